@@ -1,0 +1,159 @@
+//! The application: configuration, the Kafka cluster client, the state store, and the request
+//! pipeline (route → negotiate → handler → response, errors mapped once).
+
+use std::cell::RefCell;
+
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::http::negotiate::{self, JSON, V2_JSON, V2_OFFERS, V3_OFFERS};
+use crate::http::router::{self, Api, Route};
+use crate::http::{Request, Response};
+use crate::kafka::cluster::{ClientConfig, Cluster};
+use crate::kafka::ops::metadata;
+use crate::kafka::transport::Connect;
+use crate::runtime::{Deadline, Runtime};
+use crate::state::KvStore;
+use crate::{v2, v3};
+
+pub struct App<C: Connect, R: Runtime, K: KvStore> {
+    pub config: Config,
+    pub cluster: Cluster<C, R>,
+    pub kv: K,
+    /// The cluster id never changes for a bootstrap list; cached for v3 path checks.
+    cluster_id: RefCell<Option<String>>,
+}
+
+/// What a handler gets: the app, the request, its path parameters, the negotiated type, the deadline.
+pub struct Ctx<'a, C: Connect, R: Runtime, K: KvStore> {
+    pub app: &'a App<C, R, K>,
+    pub req: &'a Request,
+    pub params: Vec<String>,
+    pub content_type: &'static str,
+    pub deadline: Deadline,
+}
+
+impl<C: Connect, R: Runtime, K: KvStore> Ctx<'_, C, R, K> {
+    pub fn param(&self, i: usize) -> &str {
+        self.params.get(i).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn cluster(&self) -> &Cluster<C, R> {
+        &self.app.cluster
+    }
+
+    /// Base of absolute links: the configured URL or the origin the client used.
+    pub fn base_url(&self) -> &str {
+        self.app
+            .config
+            .advertised_base_url
+            .as_deref()
+            .unwrap_or(&self.req.origin)
+    }
+
+    pub fn json(&self, status: u16, value: &impl serde::Serialize) -> Response {
+        Response::json(status, self.content_type, value)
+    }
+
+    /// The cluster id, checking it against the `{cluster_id}` path parameter (404 when different).
+    pub async fn check_cluster(&self) -> ApiResult<String> {
+        let id = self.app.cluster_id(self.deadline).await?;
+        let wanted = self.param(0);
+        if wanted != id {
+            return Err(ApiError::cluster_not_found(wanted));
+        }
+        Ok(id)
+    }
+}
+
+impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
+    pub fn new(config: Config, connect: C, rt: R, kv: K) -> Self {
+        let client = ClientConfig {
+            bootstrap: config.bootstrap_servers.clone(),
+            client_id: config.client_id.clone(),
+            host_map: config.host_map.clone(),
+            connect_timeout_ms: config.connect_timeout_ms,
+        };
+        App {
+            cluster: Cluster::new(connect, rt, client),
+            config,
+            kv,
+            cluster_id: RefCell::new(None),
+        }
+    }
+
+    pub async fn cluster_id(&self, deadline: Deadline) -> ApiResult<String> {
+        if let Some(id) = self.cluster_id.borrow().clone() {
+            return Ok(id);
+        }
+        let meta = metadata::fetch(&self.cluster, metadata::Topics::None, deadline).await?;
+        self.remember_cluster_id(&meta.cluster_id);
+        Ok(meta.cluster_id)
+    }
+
+    pub fn remember_cluster_id(&self, id: &str) {
+        *self.cluster_id.borrow_mut() = Some(id.to_owned());
+    }
+
+    pub async fn handle(&self, req: Request) -> Response {
+        let api = router::api_of(&req.path);
+        let error_type = match api {
+            Api::V2 => V2_JSON,
+            Api::V3 => JSON,
+        };
+        let matched = match router::route(&req.method, &req.path) {
+            Ok(m) => m,
+            Err(e) => return Response::error(&e, error_type),
+        };
+        let offers = match matched.route.api() {
+            Api::V2 => V2_OFFERS,
+            Api::V3 => V3_OFFERS,
+        };
+        let content_type = match negotiate::negotiate(req.header("accept"), offers) {
+            Ok(t) => t,
+            Err(e) => return Response::error(&e, error_type),
+        };
+        if req.body.len() > self.config.max_request_bytes {
+            return Response::error(
+                &ApiError::payload_too_large(self.config.max_request_bytes),
+                content_type,
+            );
+        }
+        let deadline = Deadline::after(self.cluster.runtime(), self.config.request_timeout_ms);
+        let ctx = Ctx {
+            app: self,
+            req: &req,
+            params: matched.params,
+            content_type,
+            deadline,
+        };
+        match dispatch(&ctx, matched.route).await {
+            Ok(response) => response,
+            Err(e) => Response::error(&e, content_type),
+        }
+    }
+}
+
+async fn dispatch<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    route: Route,
+) -> ApiResult<Response> {
+    match route {
+        Route::V2Topics => v2::topics::list(ctx).await,
+        Route::V2Topic => v2::topics::get(ctx).await,
+        Route::V2Partitions => v2::partitions::list(ctx).await,
+        Route::V2Partition => v2::partitions::get(ctx).await,
+        Route::V2PartitionOffsets => v2::partitions::offsets(ctx).await,
+        Route::V2Brokers => v2::brokers::list(ctx).await,
+        Route::Clusters => v3::clusters::list(ctx).await,
+        Route::Cluster => v3::clusters::get(ctx).await,
+        Route::Brokers => v3::brokers::list(ctx).await,
+        Route::Broker => v3::brokers::get(ctx).await,
+        Route::Topics => v3::topics::list(ctx).await,
+        Route::CreateTopic => v3::topics::create(ctx).await,
+        Route::Topic => v3::topics::get(ctx).await,
+        Route::DeleteTopic => v3::topics::delete(ctx).await,
+        Route::UpdateTopic => v3::topics::update(ctx).await,
+        Route::Partitions => v3::partitions::list(ctx).await,
+        Route::Partition => v3::partitions::get(ctx).await,
+    }
+}

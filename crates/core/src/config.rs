@@ -1,0 +1,140 @@
+//! Configuration: Spin variables on Spin; the same names, upper-cased, as environment variables
+//! under wasmtime (the key-value shim exports them as Spin variables).
+
+use crate::kafka::resolve::{HostMap, split_host_port};
+
+/// Every variable the component reads, with its default ("" = unset).
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("kafka_bootstrap_servers", "127.0.0.1:9092"),
+    ("kafka_host_map", ""),
+    ("kafka_client_id", "kafka-rest-edge"),
+    ("kafka_request_timeout_ms", "30000"),
+    ("kafka_connect_timeout_ms", "5000"),
+    ("advertised_base_url", ""),
+    ("max_request_bytes", "67108864"),
+    ("kv_store", "default"),
+];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub bootstrap_servers: Vec<String>,
+    pub host_map: HostMap,
+    pub client_id: String,
+    /// Budget for one HTTP request's Kafka work; answers come within it, never later.
+    pub request_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// Base of v3 `self`/`related` links and v2 `base_uri`; None: the request's own origin.
+    pub advertised_base_url: Option<String>,
+    pub max_request_bytes: usize,
+    /// Label of the key-value store (Spin `key_value_stores`).
+    pub kv_store: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        match Config::from_lookup(|_| None) {
+            Ok(c) => c,
+            // The defaults are constants checked by a unit test; this arm is unreachable in practice.
+            Err(_) => Config {
+                bootstrap_servers: vec!["127.0.0.1:9092".into()],
+                host_map: HostMap::default(),
+                client_id: "kafka-rest-edge".into(),
+                request_timeout_ms: 30_000,
+                connect_timeout_ms: 5_000,
+                advertised_base_url: None,
+                max_request_bytes: 64 << 20,
+                kv_store: "default".into(),
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Builds the configuration from a lookup of variable values (missing or empty: the default).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let get = |name: &str| -> String {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .or_else(|| {
+                    VARIABLES
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, d)| (*d).to_owned())
+                })
+                .unwrap_or_default()
+        };
+        let number = |name: &str| -> Result<u64, String> {
+            let v = get(name);
+            v.parse::<u64>()
+                .map_err(|_| format!("{name}: '{v}' is not a whole number"))
+        };
+        let bootstrap_servers: Vec<String> = get("kafka_bootstrap_servers")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        if bootstrap_servers.is_empty() {
+            return Err("kafka_bootstrap_servers is empty".into());
+        }
+        for s in &bootstrap_servers {
+            split_host_port(s).map_err(|e| format!("kafka_bootstrap_servers: {e}"))?;
+        }
+        let base = get("advertised_base_url");
+        Ok(Config {
+            bootstrap_servers,
+            host_map: HostMap::parse(&get("kafka_host_map"))
+                .map_err(|e| format!("kafka_host_map: {e}"))?,
+            client_id: get("kafka_client_id"),
+            request_timeout_ms: number("kafka_request_timeout_ms")?.max(1),
+            connect_timeout_ms: number("kafka_connect_timeout_ms")?.max(1),
+            advertised_base_url: (!base.is_empty()).then(|| base.trim_end_matches('/').to_owned()),
+            max_request_bytes: usize::try_from(number("max_request_bytes")?).unwrap_or(usize::MAX),
+            kv_store: get("kv_store"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::from_lookup(|_| None).expect("defaults parse");
+        assert_eq!(c.bootstrap_servers, vec!["127.0.0.1:9092"]);
+        assert_eq!(c.request_timeout_ms, 30_000);
+        assert_eq!(c.advertised_base_url, None);
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn values_override_defaults() {
+        let c = Config::from_lookup(|n| match n {
+            "kafka_bootstrap_servers" => Some("a:1, b:2".into()),
+            "advertised_base_url" => Some("https://proxy.example/".into()),
+            "kafka_host_map" => Some("a=10.0.0.1".into()),
+            "kafka_request_timeout_ms" => Some("500".into()),
+            _ => None,
+        })
+        .expect("valid");
+        assert_eq!(c.bootstrap_servers, vec!["a:1", "b:2"]);
+        assert_eq!(
+            c.advertised_base_url.as_deref(),
+            Some("https://proxy.example")
+        );
+        assert_eq!(c.request_timeout_ms, 500);
+        assert!(c.host_map.get("a").is_some());
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let e = Config::from_lookup(|n| (n == "kafka_request_timeout_ms").then(|| "soon".into()))
+            .expect_err("bad");
+        assert!(e.contains("kafka_request_timeout_ms"), "{e}");
+        let e = Config::from_lookup(|n| (n == "kafka_bootstrap_servers").then(|| "nohost".into()))
+            .expect_err("bad");
+        assert!(e.contains("kafka_bootstrap_servers"), "{e}");
+    }
+}

@@ -1,0 +1,247 @@
+//! The route table: method + path pattern → [`Route`]. An unknown path is 404, a known path with
+//! another method is 405, both as JSON errors.
+
+use http::Method;
+
+use crate::error::ApiError;
+
+/// API family of a route: decides error content type and negotiation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    V2,
+    V3,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    // v2
+    V2Topics,
+    V2Topic,
+    V2Partitions,
+    V2Partition,
+    V2PartitionOffsets,
+    V2Brokers,
+    // v3
+    Clusters,
+    Cluster,
+    Brokers,
+    Broker,
+    Topics,
+    CreateTopic,
+    Topic,
+    DeleteTopic,
+    UpdateTopic,
+    Partitions,
+    Partition,
+}
+
+impl Route {
+    pub fn api(self) -> Api {
+        match self {
+            Route::V2Topics
+            | Route::V2Topic
+            | Route::V2Partitions
+            | Route::V2Partition
+            | Route::V2PartitionOffsets
+            | Route::V2Brokers => Api::V2,
+            _ => Api::V3,
+        }
+    }
+}
+
+const TABLE: &[(Method, &str, Route)] = &[
+    (Method::GET, "/topics", Route::V2Topics),
+    (Method::GET, "/topics/{topic}", Route::V2Topic),
+    (
+        Method::GET,
+        "/topics/{topic}/partitions",
+        Route::V2Partitions,
+    ),
+    (
+        Method::GET,
+        "/topics/{topic}/partitions/{partition}",
+        Route::V2Partition,
+    ),
+    (
+        Method::GET,
+        "/topics/{topic}/partitions/{partition}/offsets",
+        Route::V2PartitionOffsets,
+    ),
+    (Method::GET, "/brokers", Route::V2Brokers),
+    (Method::GET, "/v3/clusters", Route::Clusters),
+    (Method::GET, "/v3/clusters/{cluster}", Route::Cluster),
+    (
+        Method::GET,
+        "/v3/clusters/{cluster}/brokers",
+        Route::Brokers,
+    ),
+    (
+        Method::GET,
+        "/v3/clusters/{cluster}/brokers/{broker}",
+        Route::Broker,
+    ),
+    (Method::GET, "/v3/clusters/{cluster}/topics", Route::Topics),
+    (
+        Method::POST,
+        "/v3/clusters/{cluster}/topics",
+        Route::CreateTopic,
+    ),
+    (
+        Method::GET,
+        "/v3/clusters/{cluster}/topics/{topic}",
+        Route::Topic,
+    ),
+    (
+        Method::DELETE,
+        "/v3/clusters/{cluster}/topics/{topic}",
+        Route::DeleteTopic,
+    ),
+    (
+        Method::PATCH,
+        "/v3/clusters/{cluster}/topics/{topic}",
+        Route::UpdateTopic,
+    ),
+    (
+        Method::GET,
+        "/v3/clusters/{cluster}/topics/{topic}/partitions",
+        Route::Partitions,
+    ),
+    (
+        Method::GET,
+        "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}",
+        Route::Partition,
+    ),
+];
+
+/// A matched route and its path parameters (percent-decoded, in pattern order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Matched {
+    pub route: Route,
+    pub params: Vec<String>,
+}
+
+/// The API family a path belongs to, even when no route matches (for the error's content type).
+pub fn api_of(path: &str) -> Api {
+    if path == "/v3" || path.starts_with("/v3/") {
+        Api::V3
+    } else {
+        Api::V2
+    }
+}
+
+pub fn route(method: &Method, path: &str) -> Result<Matched, ApiError> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let mut path_matched = false;
+    for (m, pattern, route) in TABLE {
+        let Some(params) = match_pattern(pattern, &segments)? else {
+            continue;
+        };
+        if m == method {
+            return Ok(Matched {
+                route: *route,
+                params,
+            });
+        }
+        path_matched = true;
+    }
+    if path_matched {
+        Err(ApiError::method_not_allowed(method.as_str(), path))
+    } else {
+        Err(ApiError::not_found(format!("No resource at {path}.")))
+    }
+}
+
+fn match_pattern(pattern: &str, segments: &[&str]) -> Result<Option<Vec<String>>, ApiError> {
+    let parts: Vec<&str> = pattern.split('/').skip(1).collect();
+    if parts.len() != segments.len() {
+        return Ok(None);
+    }
+    let mut params = Vec::new();
+    for (p, s) in parts.iter().zip(segments) {
+        if p.starts_with('{') {
+            if s.is_empty() {
+                return Ok(None);
+            }
+            let decoded = percent_decode(s).ok_or_else(|| {
+                ApiError::bad_request(format!("Invalid percent-encoding in path segment '{s}'."))
+            })?;
+            params.push(decoded);
+        } else if p != s {
+            return Ok(None);
+        }
+    }
+    Ok(Some(params))
+}
+
+/// Decodes `%XX` escapes (and `+` as is); None for a malformed escape or non-UTF-8 result.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_with_params() {
+        let m = route(
+            &Method::GET,
+            "/v3/clusters/abc/topics/my%2Etopic/partitions/3",
+        )
+        .expect("route");
+        assert_eq!(m.route, Route::Partition);
+        assert_eq!(m.params, vec!["abc", "my.topic", "3"]);
+        assert_eq!(
+            route(&Method::GET, "/topics/")
+                .expect("trailing slash")
+                .route,
+            Route::V2Topics
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/v3/clusters/c/topics/t")
+                .expect("delete")
+                .route,
+            Route::DeleteTopic
+        );
+    }
+
+    #[test]
+    fn unknown_path_is_404_and_wrong_method_405() {
+        let e = route(&Method::GET, "/nope").expect_err("404");
+        assert_eq!((e.status, e.error_code), (404, 404));
+        let e = route(&Method::PUT, "/v3/clusters/c/topics/t").expect_err("405");
+        assert_eq!((e.status, e.error_code), (405, 405));
+        let e = route(&Method::GET, "/v3/clusters//topics").expect_err("empty segment");
+        assert_eq!(e.status, 404);
+        let e = route(&Method::GET, "/topics/%zz").expect_err("bad escape");
+        assert_eq!(e.status, 400);
+    }
+
+    #[test]
+    fn api_family_from_path() {
+        assert_eq!(api_of("/v3/clusters"), Api::V3);
+        assert_eq!(api_of("/topics"), Api::V2);
+        assert_eq!(api_of("/v3x"), Api::V2);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b").as_deref(), Some("a b"));
+        assert_eq!(percent_decode("%"), None);
+        assert_eq!(percent_decode("%ff"), None);
+    }
+}

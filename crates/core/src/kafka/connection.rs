@@ -1,0 +1,238 @@
+//! One connection to one broker: size-prefixed framing, correlation ids and ApiVersions negotiation
+//! (<https://kafka.apache.org/protocol#protocol_common>, KIP-511 for the client software fields).
+//!
+//! For each API the version used is the highest one both this client (kafka-protocol's
+//! `Message::VERSIONS`) and the broker (its ApiVersions answer) support.
+
+use std::collections::HashMap;
+
+use bytes::{Buf, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+
+use super::error::{Error, Result, check};
+use super::transport::Stream;
+
+/// Frames larger than this are refused rather than buffered (a corrupt length must not exhaust memory).
+const MAX_FRAME: usize = 256 * 1024 * 1024;
+
+pub struct Connection<S> {
+    stream: S,
+    broker: String,
+    versions: HashMap<i16, (i16, i16)>,
+    correlation: i32,
+    client_id: StrBytes,
+    rbuf: Vec<u8>,
+}
+
+impl<S: Stream> Connection<S> {
+    /// Negotiates API versions on a freshly connected stream. `broker` names the peer in errors.
+    pub async fn handshake(stream: S, broker: String, client_id: &str) -> Result<Self> {
+        let mut conn = Connection {
+            stream,
+            broker,
+            versions: HashMap::new(),
+            correlation: 0,
+            client_id: StrBytes::from_string(client_id.to_owned()),
+            rbuf: Vec::with_capacity(64 * 1024),
+        };
+        let request = ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("kafka-rest-edge"))
+            .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
+        let response: ApiVersionsResponse = conn.call_version(&request, 3).await?;
+        check(response.error_code).map_err(|code| Error::Protocol {
+            broker: conn.broker.clone(),
+            reason: format!("ApiVersions failed: {code}"),
+        })?;
+        conn.versions = response
+            .api_keys
+            .iter()
+            .map(|k| (k.api_key, (k.min_version, k.max_version)))
+            .collect();
+        Ok(conn)
+    }
+
+    pub fn broker(&self) -> &str {
+        &self.broker
+    }
+
+    /// The version to use for `R`: the highest both sides support.
+    pub fn version_for<R: Request>(&self) -> Result<i16> {
+        negotiate(
+            R::VERSIONS.min,
+            R::VERSIONS.max,
+            self.versions.get(&R::KEY).copied(),
+        )
+        .ok_or_else(|| Error::UnsupportedVersion {
+            broker: self.broker.clone(),
+            api: api_name(R::KEY),
+        })
+    }
+
+    /// Whether the broker supports at least `version` of `R` (features that appeared in a later version).
+    pub fn supports<R: Request>(&self, version: i16) -> bool {
+        self.version_for::<R>().is_ok_and(|v| v >= version)
+    }
+
+    /// Sends `request` at the negotiated version and waits for its response.
+    pub async fn call<R: Request>(&mut self, request: &R) -> Result<R::Response> {
+        let version = self.version_for::<R>()?;
+        self.call_version(request, version).await
+    }
+
+    /// Sends `request` at `version` and waits for its response.
+    pub async fn call_version<R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+    ) -> Result<R::Response> {
+        self.correlation = self.correlation.wrapping_add(1);
+        let correlation = self.correlation;
+        let frame =
+            encode_request(request, version, correlation, &self.client_id).map_err(|e| {
+                Error::Protocol {
+                    broker: self.broker.clone(),
+                    reason: format!("cannot encode {}: {e}", api_name(R::KEY)),
+                }
+            })?;
+        self.stream.write_all(frame).await.map_err(|e| self.io(e))?;
+        let mut body = self.read_frame().await?;
+        decode_response::<R>(&mut body, version, correlation).map_err(|reason| Error::Protocol {
+            broker: self.broker.clone(),
+            reason: format!("{} v{version}: {reason}", api_name(R::KEY)),
+        })
+    }
+
+    async fn read_frame(&mut self) -> Result<Bytes> {
+        while self.rbuf.len() < 4 {
+            self.fill().await?;
+        }
+        let len = i32::from_be_bytes([self.rbuf[0], self.rbuf[1], self.rbuf[2], self.rbuf[3]]);
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|l| *l <= MAX_FRAME)
+            .ok_or_else(|| Error::Protocol {
+                broker: self.broker.clone(),
+                reason: format!("invalid frame length {len}"),
+            })?;
+        while self.rbuf.len() < 4 + len {
+            self.fill().await?;
+        }
+        let body = Bytes::copy_from_slice(&self.rbuf[4..4 + len]);
+        self.rbuf.drain(..4 + len);
+        Ok(body)
+    }
+
+    async fn fill(&mut self) -> Result<()> {
+        let n = self
+            .stream
+            .read_some(&mut self.rbuf)
+            .await
+            .map_err(|e| self.io(e))?;
+        if n == 0 {
+            return Err(Error::Io {
+                broker: self.broker.clone(),
+                reason: "connection closed by the broker".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn io(&self, e: std::io::Error) -> Error {
+        Error::Io {
+            broker: self.broker.clone(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// The highest version in both `[client_min, client_max]` and the broker's range.
+pub fn negotiate(client_min: i16, client_max: i16, broker: Option<(i16, i16)>) -> Option<i16> {
+    let (broker_min, broker_max) = broker?;
+    let hi = client_max.min(broker_max);
+    let lo = client_min.max(broker_min);
+    (hi >= lo).then_some(hi)
+}
+
+/// A size-prefixed request frame: length, header (at the version the API's header scheme needs), body.
+pub fn encode_request<R: Request>(
+    request: &R,
+    version: i16,
+    correlation: i32,
+    client_id: &StrBytes,
+) -> anyhow_free::Result<Vec<u8>> {
+    let header = RequestHeader::default()
+        .with_request_api_key(R::KEY)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation)
+        .with_client_id(Some(client_id.clone()));
+    let header_version = R::header_version(version);
+    let mut buf = BytesMut::with_capacity(256);
+    buf.extend_from_slice(&[0, 0, 0, 0]);
+    header
+        .encode(&mut buf, header_version)
+        .map_err(|e| e.to_string())?;
+    request
+        .encode(&mut buf, version)
+        .map_err(|e| e.to_string())?;
+    let len = i32::try_from(buf.len() - 4).map_err(|_| "request too large".to_string())?;
+    buf[..4].copy_from_slice(&len.to_be_bytes());
+    Ok(buf.to_vec())
+}
+
+/// Decodes a response frame (without its length prefix), checking the correlation id.
+pub fn decode_response<R: Request>(
+    body: &mut Bytes,
+    version: i16,
+    correlation: i32,
+) -> Result<R::Response, String> {
+    let header_version = <R::Response as HeaderVersion>::header_version(version);
+    let header = ResponseHeader::decode(body, header_version).map_err(|e| e.to_string())?;
+    if header.correlation_id != correlation {
+        return Err(format!(
+            "correlation id {} does not match request {correlation}",
+            header.correlation_id
+        ));
+    }
+    let response = <R::Response as Decodable>::decode(body, version).map_err(|e| e.to_string())?;
+    if body.has_remaining() {
+        return Err(format!(
+            "{} unread bytes after the response",
+            body.remaining()
+        ));
+    }
+    Ok(response)
+}
+
+pub fn api_name(key: i16) -> &'static str {
+    match ApiKey::try_from(key) {
+        Ok(k) => api_key_name(k),
+        Err(_) => "an unknown API",
+    }
+}
+
+fn api_key_name(k: ApiKey) -> &'static str {
+    match k {
+        ApiKey::Produce => "Produce",
+        ApiKey::Fetch => "Fetch",
+        ApiKey::ListOffsets => "ListOffsets",
+        ApiKey::Metadata => "Metadata",
+        ApiKey::OffsetCommit => "OffsetCommit",
+        ApiKey::OffsetFetch => "OffsetFetch",
+        ApiKey::FindCoordinator => "FindCoordinator",
+        ApiKey::ApiVersions => "ApiVersions",
+        ApiKey::CreateTopics => "CreateTopics",
+        ApiKey::DeleteTopics => "DeleteTopics",
+        ApiKey::DescribeConfigs => "DescribeConfigs",
+        ApiKey::CreatePartitions => "CreatePartitions",
+        ApiKey::DescribeCluster => "DescribeCluster",
+        _ => "a Kafka API",
+    }
+}
+
+/// Encoding errors are plain strings: kafka-protocol reports them with anyhow, which we do not expose.
+mod anyhow_free {
+    pub type Result<T> = std::result::Result<T, String>;
+}

@@ -1,0 +1,97 @@
+//! Errors of the Kafka client, each with the context (broker, topic, partition) that produced it.
+
+use kafka_protocol::ResponseError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot resolve broker host '{host}': {reason}")]
+    Resolve { host: String, reason: String },
+
+    #[error("cannot connect to broker {broker}: {reason}")]
+    Connect { broker: String, reason: String },
+
+    #[error("connection to broker {broker} failed: {reason}")]
+    Io { broker: String, reason: String },
+
+    #[error("timed out after {ms} ms waiting for {what}")]
+    Timeout { what: String, ms: u64 },
+
+    #[error("no bootstrap server reachable ({servers}): {last}")]
+    NoBroker { servers: String, last: Box<Error> },
+
+    #[error("broker {broker} supports no version of {api} that this client speaks")]
+    UnsupportedVersion { broker: String, api: &'static str },
+
+    #[error("protocol error with broker {broker}: {reason}")]
+    Protocol { broker: String, reason: String },
+
+    #[error("{}", kafka_message(*code, message, &format!("topic '{topic}'")))]
+    Topic {
+        topic: String,
+        code: ResponseError,
+        message: Option<String>,
+    },
+
+    #[error("{}", kafka_message(*code, message, &format!("partition {partition} of topic '{topic}'")))]
+    Partition {
+        topic: String,
+        partition: i32,
+        code: ResponseError,
+        message: Option<String>,
+    },
+
+    #[error("{}", kafka_message(*code, message, "the cluster"))]
+    Broker {
+        code: ResponseError,
+        message: Option<String>,
+    },
+
+    #[error("unknown broker {broker_id}")]
+    UnknownBroker { broker_id: i32 },
+}
+
+fn kafka_message(code: ResponseError, message: &Option<String>, subject: &str) -> String {
+    match message {
+        Some(m) if !m.is_empty() => format!("{code} on {subject}: {m}"),
+        _ => format!("{code} on {subject}"),
+    }
+}
+
+impl Error {
+    /// Kafka's own error code, when the broker answered with one.
+    pub fn kafka_code(&self) -> Option<ResponseError> {
+        match self {
+            Error::Topic { code, .. }
+            | Error::Partition { code, .. }
+            | Error::Broker { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again (with fresh metadata) may succeed.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            Error::Resolve { .. }
+            | Error::UnsupportedVersion { .. }
+            | Error::UnknownBroker { .. } => false,
+            Error::Connect { .. }
+            | Error::Io { .. }
+            | Error::Timeout { .. }
+            | Error::NoBroker { .. } => true,
+            Error::Protocol { .. } => false,
+            Error::Topic { code, .. }
+            | Error::Partition { code, .. }
+            | Error::Broker { code, .. } => code.is_retriable(),
+        }
+    }
+}
+
+/// Turns a response's error code into a result.
+pub fn check(code: i16) -> std::result::Result<(), ResponseError> {
+    match ResponseError::try_from_code(code) {
+        None => Ok(()),
+        Some(e) => Err(e),
+    }
+}

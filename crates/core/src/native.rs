@@ -1,0 +1,75 @@
+//! A native transport and runtime (async-net / async-io) for tests and tools. Not in the wasm build.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+
+use crate::kafka::transport::{Connect, Stream};
+use crate::runtime::Runtime;
+
+pub struct NativeConnect;
+
+pub struct NativeStream(async_net::TcpStream);
+
+impl Stream for NativeStream {
+    async fn write_all(&mut self, data: Vec<u8>) -> io::Result<()> {
+        self.0.write_all(&data).await
+    }
+
+    async fn read_some(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let mut chunk = [0u8; 64 * 1024];
+        let n = self.0.read(&mut chunk).await?;
+        buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+}
+
+impl Connect for NativeConnect {
+    type Stream = NativeStream;
+
+    async fn connect(&self, addr: SocketAddr) -> io::Result<NativeStream> {
+        let s = async_net::TcpStream::connect(addr).await?;
+        s.set_nodelay(true)?;
+        Ok(NativeStream(s))
+    }
+
+    async fn lookup(&self, host: &str) -> io::Result<Vec<IpAddr>> {
+        Ok((host, 0).to_socket_addrs()?.map(|a| a.ip()).collect())
+    }
+}
+
+pub struct NativeRuntime {
+    start: Instant,
+}
+
+impl Default for NativeRuntime {
+    fn default() -> Self {
+        NativeRuntime {
+            start: Instant::now(),
+        }
+    }
+}
+
+impl Runtime for NativeRuntime {
+    fn monotonic_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    fn wall_ms(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+
+    async fn sleep(&self, ms: u64) {
+        async_io::Timer::after(Duration::from_millis(ms)).await;
+    }
+}
+
+/// Runs a future to completion on the current thread (async-io drives the sockets and timers).
+pub fn block_on<T>(fut: impl std::future::Future<Output = T>) -> T {
+    async_io::block_on(fut)
+}

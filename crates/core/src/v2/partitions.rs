@@ -1,0 +1,67 @@
+//! v2 partitions: `GET /topics/{t}/partitions`, `…/partitions/{p}`, `…/partitions/{p}/offsets`.
+
+use serde::Serialize;
+
+use super::PartitionView;
+use crate::app::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::http::Response;
+use crate::kafka::ops::{metadata, offsets};
+use crate::kafka::transport::Connect;
+use crate::runtime::Runtime;
+use crate::state::KvStore;
+use crate::validate;
+
+pub async fn list<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<Response> {
+    let name = ctx.param(0);
+    validate::topic_name(name)?;
+    let topic = metadata::topic(ctx.cluster(), name, ctx.deadline).await?;
+    let view: Vec<PartitionView> = topic.partitions.iter().map(PartitionView::from).collect();
+    Ok(ctx.json(200, &view))
+}
+
+pub async fn get<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<Response> {
+    let name = ctx.param(0);
+    validate::topic_name(name)?;
+    let id = validate::partition_id(name, ctx.param(1))?;
+    let topic = metadata::topic(ctx.cluster(), name, ctx.deadline).await?;
+    let partition = topic
+        .partition(id)
+        .ok_or_else(|| ApiError::partition_not_found(name, id))?;
+    Ok(ctx.json(200, &PartitionView::from(partition)))
+}
+
+#[derive(Serialize)]
+struct OffsetsView {
+    beginning_offset: i64,
+    end_offset: i64,
+}
+
+pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<Response> {
+    let name = ctx.param(0);
+    validate::topic_name(name)?;
+    let id = validate::partition_id(name, ctx.param(1))?;
+    let topic = metadata::topic(ctx.cluster(), name, ctx.deadline).await?;
+    if topic.partition(id).is_none() {
+        return Err(ApiError::partition_not_found(name, id));
+    }
+    let ids = [id];
+    let (earliest, latest) = futures::join!(
+        offsets::list(ctx.cluster(), &topic, &ids, offsets::EARLIEST, ctx.deadline),
+        offsets::list(ctx.cluster(), &topic, &ids, offsets::LATEST, ctx.deadline)
+    );
+    let missing = || ApiError::partition_not_found(name, id);
+    Ok(ctx.json(
+        200,
+        &OffsetsView {
+            beginning_offset: *earliest?.get(&id).ok_or_else(missing)?,
+            end_offset: *latest?.get(&id).ok_or_else(missing)?,
+        },
+    ))
+}

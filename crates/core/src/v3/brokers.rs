@@ -1,0 +1,72 @@
+//! v3 brokers: `GET /v3/clusters/{c}/brokers`, `GET …/brokers/{broker_id}` (DescribeCluster).
+
+use serde_json::{Value, json};
+
+use super::{Links, collection, resource};
+use crate::app::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::http::Response;
+use crate::kafka::ops::metadata::{self, Broker};
+use crate::kafka::transport::Connect;
+use crate::runtime::Runtime;
+use crate::state::KvStore;
+use crate::validate;
+
+fn broker_view(links: &Links, b: &Broker) -> Value {
+    let id = b.id;
+    resource(
+        "KafkaBroker",
+        links.url(&format!("/brokers/{id}")),
+        links.crn(&format!("/broker={id}")),
+        json!({
+            "cluster_id": links.cluster_id(),
+            "broker_id": id,
+            "host": b.host,
+            "port": b.port,
+            "rack": b.rack,
+            "configs": links.related(&format!("/brokers/{id}/configs")),
+            "partition_replicas": links.related(&format!("/brokers/{id}/partition-replicas")),
+        }),
+    )
+}
+
+async fn described<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<metadata::ClusterMetadata> {
+    let meta = metadata::describe_cluster(ctx.cluster(), ctx.deadline).await?;
+    ctx.app.remember_cluster_id(&meta.cluster_id);
+    if ctx.param(0) != meta.cluster_id {
+        return Err(ApiError::cluster_not_found(ctx.param(0)));
+    }
+    Ok(meta)
+}
+
+pub async fn list<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<Response> {
+    let meta = described(ctx).await?;
+    let links = Links::new(ctx, &meta.cluster_id);
+    let data = meta
+        .brokers
+        .iter()
+        .map(|b| broker_view(&links, b))
+        .collect();
+    Ok(ctx.json(
+        200,
+        &collection("KafkaBrokerList", links.url("/brokers"), data),
+    ))
+}
+
+pub async fn get<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<Response> {
+    let id = validate::broker_id(ctx.param(1))?;
+    let meta = described(ctx).await?;
+    let links = Links::new(ctx, &meta.cluster_id);
+    let broker = meta
+        .brokers
+        .iter()
+        .find(|b| b.id == id)
+        .ok_or_else(|| ApiError::broker_not_found(id))?;
+    Ok(ctx.json(200, &broker_view(&links, broker)))
+}

@@ -1,0 +1,107 @@
+//! The v3 API (`application/json`), one file per resource; shapes follow the v3 OpenAPI document
+//! (`Resource`/`ResourceCollection` with `kind`, `metadata.self`, `resource_name`, `related` links).
+
+pub mod brokers;
+pub mod clusters;
+pub mod partitions;
+pub mod topics;
+
+use serde_json::{Map, Value, json};
+
+use crate::app::Ctx;
+use crate::kafka::transport::Connect;
+use crate::runtime::Runtime;
+use crate::state::KvStore;
+
+/// Builds absolute links under `{base}/v3/clusters/{cluster_id}`.
+pub struct Links {
+    cluster: String,
+    cluster_id: String,
+}
+
+impl Links {
+    pub fn new<C: Connect, R: Runtime, K: KvStore>(
+        ctx: &Ctx<'_, C, R, K>,
+        cluster_id: &str,
+    ) -> Self {
+        Links {
+            cluster: format!("{}/v3/clusters/{}", ctx.base_url(), cluster_id),
+            cluster_id: cluster_id.to_owned(),
+        }
+    }
+
+    /// `{base}/v3/clusters/{id}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.cluster)
+    }
+
+    pub fn related(&self, path: &str) -> Value {
+        json!({ "related": self.url(path) })
+    }
+
+    /// `crn:///kafka={id}{suffix}`.
+    pub fn crn(&self, suffix: &str) -> String {
+        format!("crn:///kafka={}{suffix}", self.cluster_id)
+    }
+
+    pub fn cluster_id(&self) -> &str {
+        &self.cluster_id
+    }
+}
+
+/// A single resource: `kind`, `metadata {self, resource_name}`, then `fields`.
+pub fn resource(kind: &str, self_url: String, resource_name: String, fields: Value) -> Value {
+    let mut out = Map::new();
+    out.insert("kind".into(), json!(kind));
+    out.insert(
+        "metadata".into(),
+        json!({ "self": self_url, "resource_name": resource_name }),
+    );
+    if let Value::Object(f) = fields {
+        out.extend(f);
+    }
+    Value::Object(out)
+}
+
+/// A collection: `kind`, `metadata {self, next: null}`, `data` (this API returns whole collections).
+pub fn collection(kind: &str, self_url: String, data: Vec<Value>) -> Value {
+    json!({ "kind": kind, "metadata": { "self": self_url, "next": null }, "data": data })
+}
+
+/// Parses a JSON request body; a body that is not JSON, or has a field of the wrong type, is a 400
+/// whose message names the problem (the reference's "JSON field cannot be deserialized").
+pub fn parse_body<T: serde::de::DeserializeOwned, C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> crate::error::ApiResult<T> {
+    use crate::error::ApiError;
+    use crate::http::negotiate::{JSON, media_type};
+    if let Some(ct) = ctx.req.header("content-type") {
+        let media = media_type(ct);
+        if media != JSON && media != "application/vnd.kafka.v3+json" {
+            return Err(ApiError::unsupported_media_type(ct, &[JSON]));
+        }
+    }
+    if ctx.req.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "The request body is empty; a JSON object is required.",
+        ));
+    }
+    serde_json::from_slice(&ctx.req.body)
+        .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}.")))
+}
+
+/// Metadata for `topics`, checking the `{cluster_id}` path parameter against the cluster's id.
+pub async fn checked_metadata<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    topics: crate::kafka::ops::metadata::Topics<'_>,
+) -> crate::error::ApiResult<crate::kafka::ops::metadata::ClusterMetadata> {
+    use crate::kafka::ops::metadata;
+    // A missing topic must not hide a wrong cluster id: check the cluster first.
+    let cluster_id = ctx.check_cluster().await?;
+    let meta = metadata::fetch(ctx.cluster(), topics, ctx.deadline).await?;
+    if meta.cluster_id != cluster_id {
+        ctx.app.remember_cluster_id(&meta.cluster_id);
+        return Err(crate::error::ApiError::cluster_not_found(ctx.param(0)));
+    }
+    Ok(meta)
+}

@@ -1,0 +1,73 @@
+//! v3 partitions: `GET /v3/clusters/{c}/topics/{t}/partitions` and `…/partitions/{partition_id}`.
+
+use serde_json::{Value, json};
+
+use super::topics::checked_topic;
+use super::{Links, collection, resource};
+use crate::app::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::http::Response;
+use crate::kafka::ops::metadata::Partition;
+use crate::kafka::transport::Connect;
+use crate::runtime::Runtime;
+use crate::state::KvStore;
+use crate::validate;
+
+fn partition_view(links: &Links, topic: &str, p: &Partition) -> Value {
+    let base = format!("/topics/{topic}/partitions/{}", p.id);
+    let mut v = resource(
+        "KafkaPartition",
+        links.url(&base),
+        links.crn(&format!("/topic={topic}/partition={}", p.id)),
+        json!({
+            "cluster_id": links.cluster_id(),
+            "topic_name": topic,
+            "partition_id": p.id,
+            "replicas": links.related(&format!("{base}/replicas")),
+            "reassignment": links.related(&format!("{base}/reassignment")),
+        }),
+    );
+    // No leader (offline partition): the OpenAPI document makes `leader` optional.
+    if p.leader >= 0 {
+        if let Value::Object(map) = &mut v {
+            map.insert(
+                "leader".into(),
+                links.related(&format!("{base}/replicas/{}", p.leader)),
+            );
+        }
+    }
+    v
+}
+
+pub async fn list<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<Response> {
+    let (cluster_id, topic) = checked_topic(ctx, ctx.param(1)).await?;
+    let links = Links::new(ctx, &cluster_id);
+    let data = topic
+        .partitions
+        .iter()
+        .map(|p| partition_view(&links, &topic.name, p))
+        .collect();
+    Ok(ctx.json(
+        200,
+        &collection(
+            "KafkaPartitionList",
+            links.url(&format!("/topics/{}/partitions", topic.name)),
+            data,
+        ),
+    ))
+}
+
+pub async fn get<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<Response> {
+    let name = ctx.param(1);
+    validate::topic_name(name)?;
+    let id = validate::partition_id(name, ctx.param(2))?;
+    let (cluster_id, topic) = checked_topic(ctx, name).await?;
+    let p = topic
+        .partition(id)
+        .ok_or_else(|| ApiError::partition_not_found(name, id))?;
+    Ok(ctx.json(200, &partition_view(&Links::new(ctx, &cluster_id), name, p)))
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs the wasm host and tooling the project needs, once, into a cache outside the work tree.
+# Idempotent: each tool is skipped when the pinned version is already there.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+
+WASMTIME_VERSION=48.0.8
+WASM_TOOLS_VERSION=1.263.0
+WAC_VERSION=0.12.0
+
+mkdir -p "$KRE_TOOLS"
+
+need_rust_target() {
+  if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+    echo "[tools] adding rust target wasm32-wasip2"
+    rustup target add wasm32-wasip2
+  fi
+}
+
+install_wasmtime() {
+  if [ -x "$KRE_TOOLS/bin/wasmtime" ] && "$KRE_TOOLS/bin/wasmtime" --version | grep -q "$WASMTIME_VERSION"; then
+    return
+  fi
+  echo "[tools] building wasmtime $WASMTIME_VERSION (trimmed feature set; a one-time, long compile)"
+  # Only what `wasmtime serve` of a WASI 0.3 component needs: a much shorter compile than the default set.
+  CARGO_TARGET_DIR="$KRE_TOOLS/build" cargo install --root "$KRE_TOOLS" wasmtime-cli \
+    --version "$WASMTIME_VERSION" --locked --no-default-features \
+    --features run,serve,cranelift,component-model,component-model-async,pooling-allocator,parallel-compilation,cache,config
+}
+
+install_wasm_tools() {
+  if [ -x "$KRE_TOOLS/bin/wasm-tools" ] && "$KRE_TOOLS/bin/wasm-tools" --version | grep -q "$WASM_TOOLS_VERSION"; then
+    return
+  fi
+  echo "[tools] building wasm-tools $WASM_TOOLS_VERSION"
+  CARGO_TARGET_DIR="$KRE_TOOLS/build" cargo install --root "$KRE_TOOLS" wasm-tools \
+    --version "$WASM_TOOLS_VERSION" --locked --no-default-features --features component,validate,print
+}
+
+install_wac() {
+  if [ -x "$KRE_TOOLS/bin/wac" ] && "$KRE_TOOLS/bin/wac" --version | grep -q "$WAC_VERSION"; then
+    return
+  fi
+  echo "[tools] building wac $WAC_VERSION (component composition)"
+  CARGO_TARGET_DIR="$KRE_TOOLS/build" cargo install --root "$KRE_TOOLS" wac-cli --version "$WAC_VERSION" --locked
+}
+
+need_rust_target
+case "${1:-all}" in
+  wasmtime) install_wasmtime ;;
+  wasm-tools) install_wasm_tools ;;
+  wac) install_wac ;;
+  all) install_wasm_tools; install_wac; install_wasmtime ;;
+esac
+rm -rf "$KRE_TOOLS/build"

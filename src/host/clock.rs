@@ -1,0 +1,20 @@
+//! `Runtime` on `wasi:clocks@0.3.0`: monotonic time, system time, async timers.
+
+use spin_sdk::wasip3::clocks::{monotonic_clock, system_clock};
+
+pub struct WasiClock;
+
+impl kre_core::Runtime for WasiClock {
+    fn monotonic_ms(&self) -> u64 {
+        monotonic_clock::now() / 1_000_000
+    }
+
+    fn wall_ms(&self) -> i64 {
+        let now = system_clock::now();
+        now.seconds * 1000 + i64::from(now.nanoseconds / 1_000_000)
+    }
+
+    async fn sleep(&self, ms: u64) {
+        monotonic_clock::wait_for(ms.saturating_mul(1_000_000)).await;
+    }
+}

@@ -2,8 +2,9 @@
 # Apache Kafka for development and tests: jars from the Maven repository (cached), KRaft mode on 127.0.0.1.
 #
 #   scripts/kafka.sh fetch              download the broker + tools jars once
-#   scripts/kafka.sh start [single|cluster]
+#   scripts/kafka.sh start [single|test|cluster]
 #       single : one combined broker+controller, PLAINTEXT 127.0.0.1:9092 (controller 9093)
+#       test   : the same on 127.0.0.1:29092 (controller 29093), for `make test`
 #       cluster: three combined broker+controllers, 127.0.0.1:19092,19093,19094 (controllers 19192..19194)
 #   scripts/kafka.sh stop [single|cluster|all]
 #   scripts/kafka.sh status
@@ -27,7 +28,7 @@ fetch() {
   if [ -f "$KAFKA_JARS/.complete" ]; then return; fi
   echo "[kafka] fetching jars into $KAFKA_JARS"
   rm -rf "$KAFKA_JARS.tmp"
-  (cd "$here/kafka" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_JARS.tmp")
+  (cd "$here/kafka" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_JARS.tmp")
   rm -rf "$KAFKA_JARS"; mv "$KAFKA_JARS.tmp" "$KAFKA_JARS"; touch "$KAFKA_JARS/.complete"
 }
 
@@ -124,9 +125,11 @@ stop_node() {
   rm -f "$pidf"
 }
 
-single_setup() {
-  node_config single 1 9092 9093 "1@127.0.0.1:9093" 1
-  format_node single "$SINGLE_CLUSTER_ID"
+# one_setup NAME PORT: a single combined node
+one_setup() {
+  local name=$1 port=$2
+  node_config "$name" 1 "$port" $((port + 1)) "1@127.0.0.1:$((port + 1))" 1
+  format_node "$name" "$SINGLE_CLUSTER_ID"
 }
 
 cluster_setup() {
@@ -143,7 +146,8 @@ case "$cmd" in
   start)
     fetch
     case "$what" in
-      single) single_setup; start_node single; wait_ready single; echo "[kafka] single broker ready on 127.0.0.1:9092" ;;
+      single) one_setup single 9092; start_node single; wait_ready single; echo "[kafka] single broker ready on 127.0.0.1:9092" ;;
+      test) one_setup test 29092; start_node test; wait_ready test; echo "[kafka] test broker ready on 127.0.0.1:29092" ;;
       cluster)
         cluster_setup
         for i in 1 2 3; do start_node "node$i"; done
@@ -153,17 +157,17 @@ case "$cmd" in
     esac ;;
   stop)
     case "$what" in
-      single) stop_node single ;;
+      single|test) stop_node "$what" ;;
       cluster) for i in 1 2 3; do stop_node "node$i"; done ;;
-      all) stop_node single; for i in 1 2 3; do stop_node "node$i"; done ;;
+      all) stop_node single; stop_node test; for i in 1 2 3; do stop_node "node$i"; done ;;
     esac ;;
   # stop-node / start-node NAME: for broker-loss tests on the cluster (node1..node3)
   stop-node) stop_node "$what" ;;
   start-node) start_node "$what"; wait_ready "$what" ;;
   status)
-    for n in single node1 node2 node3; do running "$n" && echo "$n running (pid $(cat "$RUN_DIR/kafka-$n/pid"))" || echo "$n stopped"; done ;;
+    for n in single test node1 node2 node3; do running "$n" && echo "$n running (pid $(cat "$RUN_DIR/kafka-$n/pid"))" || echo "$n stopped"; done ;;
   foreground)
-    fetch; single_setup
+    fetch; one_setup single 9092
     trap 'stop_node single' EXIT INT TERM
     start_node single; wait_ready single; echo "[kafka] single broker ready on 127.0.0.1:9092"
     wait "$(cat "$RUN_DIR/kafka-single/pid")" || true ;;

@@ -29,16 +29,9 @@ async fn app() -> Result<Rc<HostApp>, ApiError> {
     if let Some(app) = APP.with(|a| a.borrow().clone()) {
         return Ok(app);
     }
-    let config = host::vars::load()
-        .await
-        .map_err(|e| ApiError::internal(format!("Invalid configuration: {e}")))?;
+    let config = host::vars::load().await.map_err(|e| ApiError::internal(format!("Invalid configuration: {e}")))?;
     let kv = host::kv::SpinKv::new(config.kv_store.clone());
-    let app = Rc::new(App::new(
-        config,
-        host::net::WasiConnect,
-        host::clock::WasiClock,
-        kv,
-    ));
+    let app = Rc::new(App::new(config, host::net::WasiConnect, host::clock::WasiClock, kv));
     APP.with(|a| *a.borrow_mut() = Some(app.clone()));
     Ok(app)
 }
@@ -65,8 +58,7 @@ async fn into_core(request: Request, limit: usize) -> Result<kre_core::http::Req
     let mut stream = body.stream();
     let mut buf = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk
-            .map_err(|e| ApiError::bad_request(format!("Cannot read the request body: {e:?}")))?;
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Cannot read the request body: {e:?}")))?;
         if buf.len() + chunk.len() > limit {
             return Err(ApiError::payload_too_large(limit));
         }
@@ -77,13 +69,7 @@ async fn into_core(request: Request, limit: usize) -> Result<kre_core::http::Req
         .uri
         .authority()
         .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            parts
-                .headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        })
+        .or_else(|| parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
         .unwrap_or_else(|| "localhost".into());
     Ok(kre_core::http::Request {
         method: parts.method,

@@ -1,4 +1,4 @@
-//! `Runtime` on `wasi:clocks@0.3.0`: monotonic time, system time, async timers.
+//! `Runtime` on `wasi:clocks@0.3.0` (monotonic time, system time, async timers) and `wasi:random`.
 
 use spin_sdk::wasip3::clocks::{monotonic_clock, system_clock};
 
@@ -16,5 +16,9 @@ impl kre_core::Runtime for WasiClock {
 
     async fn sleep(&self, ms: u64) {
         monotonic_clock::wait_for(ms.saturating_mul(1_000_000)).await;
+    }
+
+    fn random_u64(&self) -> u64 {
+        spin_sdk::wasip3::random::random::get_random_u64()
     }
 }

@@ -43,11 +43,7 @@ impl<C: Connect, R: Runtime, K: KvStore> Ctx<'_, C, R, K> {
 
     /// Base of absolute links: the configured URL or the origin the client used.
     pub fn base_url(&self) -> &str {
-        self.app
-            .config
-            .advertised_base_url
-            .as_deref()
-            .unwrap_or(&self.req.origin)
+        self.app.config.advertised_base_url.as_deref().unwrap_or(&self.req.origin)
     }
 
     pub fn json(&self, status: u16, value: &impl serde::Serialize) -> Response {
@@ -73,12 +69,7 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
             host_map: config.host_map.clone(),
             connect_timeout_ms: config.connect_timeout_ms,
         };
-        App {
-            cluster: Cluster::new(connect, rt, client),
-            config,
-            kv,
-            cluster_id: RefCell::new(None),
-        }
+        App { cluster: Cluster::new(connect, rt, client), config, kv, cluster_id: RefCell::new(None) }
     }
 
     pub async fn cluster_id(&self, deadline: Deadline) -> ApiResult<String> {
@@ -113,19 +104,10 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
             Err(e) => return Response::error(&e, error_type),
         };
         if req.body.len() > self.config.max_request_bytes {
-            return Response::error(
-                &ApiError::payload_too_large(self.config.max_request_bytes),
-                content_type,
-            );
+            return Response::error(&ApiError::payload_too_large(self.config.max_request_bytes), content_type);
         }
         let deadline = Deadline::after(self.cluster.runtime(), self.config.request_timeout_ms);
-        let ctx = Ctx {
-            app: self,
-            req: &req,
-            params: matched.params,
-            content_type,
-            deadline,
-        };
+        let ctx = Ctx { app: self, req: &req, params: matched.params, content_type, deadline };
         match dispatch(&ctx, matched.route).await {
             Ok(response) => response,
             Err(e) => Response::error(&e, content_type),
@@ -133,10 +115,7 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
     }
 }
 
-async fn dispatch<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-    route: Route,
-) -> ApiResult<Response> {
+async fn dispatch<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, route: Route) -> ApiResult<Response> {
     match route {
         Route::V2Topics => v2::topics::list(ctx).await,
         Route::V2Topic => v2::topics::get(ctx).await,
@@ -144,6 +123,8 @@ async fn dispatch<C: Connect, R: Runtime, K: KvStore>(
         Route::V2Partition => v2::partitions::get(ctx).await,
         Route::V2PartitionOffsets => v2::partitions::offsets(ctx).await,
         Route::V2Brokers => v2::brokers::list(ctx).await,
+        Route::V2CreateConsumer => v2::consumers::create(ctx).await,
+        Route::V2DeleteConsumer => v2::consumers::delete(ctx).await,
         Route::Clusters => v3::clusters::list(ctx).await,
         Route::Cluster => v3::clusters::get(ctx).await,
         Route::Brokers => v3::brokers::list(ctx).await,

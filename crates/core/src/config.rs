@@ -56,18 +56,12 @@ impl Config {
             lookup(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
-                .or_else(|| {
-                    VARIABLES
-                        .iter()
-                        .find(|(n, _)| *n == name)
-                        .map(|(_, d)| (*d).to_owned())
-                })
+                .or_else(|| VARIABLES.iter().find(|(n, _)| *n == name).map(|(_, d)| (*d).to_owned()))
                 .unwrap_or_default()
         };
         let number = |name: &str| -> Result<u64, String> {
             let v = get(name);
-            v.parse::<u64>()
-                .map_err(|_| format!("{name}: '{v}' is not a whole number"))
+            v.parse::<u64>().map_err(|_| format!("{name}: '{v}' is not a whole number"))
         };
         let bootstrap_servers: Vec<String> = get("kafka_bootstrap_servers")
             .split(',')
@@ -84,8 +78,7 @@ impl Config {
         let base = get("advertised_base_url");
         Ok(Config {
             bootstrap_servers,
-            host_map: HostMap::parse(&get("kafka_host_map"))
-                .map_err(|e| format!("kafka_host_map: {e}"))?,
+            host_map: HostMap::parse(&get("kafka_host_map")).map_err(|e| format!("kafka_host_map: {e}"))?,
             client_id: get("kafka_client_id"),
             request_timeout_ms: number("kafka_request_timeout_ms")?.max(1),
             connect_timeout_ms: number("kafka_connect_timeout_ms")?.max(1),
@@ -120,21 +113,16 @@ mod tests {
         })
         .expect("valid");
         assert_eq!(c.bootstrap_servers, vec!["a:1", "b:2"]);
-        assert_eq!(
-            c.advertised_base_url.as_deref(),
-            Some("https://proxy.example")
-        );
+        assert_eq!(c.advertised_base_url.as_deref(), Some("https://proxy.example"));
         assert_eq!(c.request_timeout_ms, 500);
         assert!(c.host_map.get("a").is_some());
     }
 
     #[test]
     fn invalid_values_are_named() {
-        let e = Config::from_lookup(|n| (n == "kafka_request_timeout_ms").then(|| "soon".into()))
-            .expect_err("bad");
+        let e = Config::from_lookup(|n| (n == "kafka_request_timeout_ms").then(|| "soon".into())).expect_err("bad");
         assert!(e.contains("kafka_request_timeout_ms"), "{e}");
-        let e = Config::from_lookup(|n| (n == "kafka_bootstrap_servers").then(|| "nohost".into()))
-            .expect_err("bad");
+        let e = Config::from_lookup(|n| (n == "kafka_bootstrap_servers").then(|| "nohost".into())).expect_err("bad");
         assert!(e.contains("kafka_bootstrap_servers"), "{e}");
     }
 }

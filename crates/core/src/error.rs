@@ -18,11 +18,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: u16, error_code: u32, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            error_code,
-            message: message.into(),
-        }
+        ApiError { status, error_code, message: message.into() }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, 400, message)
@@ -41,11 +37,7 @@ impl ApiError {
         Self::new(404, 40401, format!("Topic '{topic}' not found."))
     }
     pub fn partition_not_found(topic: &str, partition: i32) -> Self {
-        Self::new(
-            404,
-            40402,
-            format!("Partition {partition} of topic '{topic}' not found."),
-        )
+        Self::new(404, 40402, format!("Partition {partition} of topic '{topic}' not found."))
     }
     pub fn broker_not_found(broker: i32) -> Self {
         Self::new(404, 404, format!("Broker {broker} not found."))
@@ -54,46 +46,36 @@ impl ApiError {
         Self::new(404, 404, format!("Cluster '{cluster}' not found."))
     }
     pub fn method_not_allowed(method: &str, path: &str) -> Self {
-        Self::new(
-            405,
-            405,
-            format!("HTTP method {method} is not supported for {path}."),
-        )
+        Self::new(405, 405, format!("HTTP method {method} is not supported for {path}."))
     }
     pub fn not_acceptable(accept: &str, offered: &[&str]) -> Self {
         Self::new(
             406,
             406,
-            format!(
-                "None of the accepted types '{accept}' can be served; available: {}.",
-                offered.join(", ")
-            ),
+            format!("None of the accepted types '{accept}' can be served; available: {}.", offered.join(", ")),
         )
     }
     pub fn payload_too_large(limit: usize) -> Self {
-        Self::new(
-            413,
-            413,
-            format!("Request body larger than the limit of {limit} bytes."),
-        )
+        Self::new(413, 413, format!("Request body larger than the limit of {limit} bytes."))
     }
     pub fn unsupported_media_type(got: &str, expected: &[&str]) -> Self {
-        Self::new(
-            415,
-            415,
-            format!(
-                "Content-Type '{got}' is not supported here; use one of: {}.",
-                expected.join(", ")
-            ),
-        )
+        Self::new(415, 415, format!("Content-Type '{got}' is not supported here; use one of: {}.", expected.join(", ")))
+    }
+    pub fn consumer_not_found(group: &str, instance: &str) -> Self {
+        Self::new(404, 40403, format!("Consumer instance '{instance}' of group '{group}' not found."))
     }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, 500, message)
     }
 
     pub fn body(&self) -> Vec<u8> {
-        serde_json::to_vec(self)
-            .unwrap_or_else(|_| b"{\"error_code\":500,\"message\":\"error\"}".to_vec())
+        serde_json::to_vec(self).unwrap_or_else(|_| b"{\"error_code\":500,\"message\":\"error\"}".to_vec())
+    }
+}
+
+impl From<crate::state::KvError> for ApiError {
+    fn from(err: crate::state::KvError) -> Self {
+        ApiError::internal(err.to_string())
     }
 }
 
@@ -103,22 +85,13 @@ impl From<kafka::Error> for ApiError {
         use kafka::Error as E;
         let message = err.to_string();
         match &err {
-            E::Topic {
-                topic,
-                code: ResponseError::UnknownTopicOrPartition,
-                ..
-            } => ApiError::topic_not_found(topic),
-            E::Partition {
-                topic,
-                partition,
-                code: ResponseError::UnknownTopicOrPartition,
-                ..
-            } => ApiError::partition_not_found(topic, *partition),
-            E::Topic {
-                topic,
-                code: ResponseError::TopicAlreadyExists,
-                ..
-            } => ApiError::conflict_with_cluster(format!("Topic '{topic}' already exists.")),
+            E::Topic { topic, code: ResponseError::UnknownTopicOrPartition, .. } => ApiError::topic_not_found(topic),
+            E::Partition { topic, partition, code: ResponseError::UnknownTopicOrPartition, .. } => {
+                ApiError::partition_not_found(topic, *partition)
+            }
+            E::Topic { topic, code: ResponseError::TopicAlreadyExists, .. } => {
+                ApiError::conflict_with_cluster(format!("Topic '{topic}' already exists."))
+            }
             E::UnknownBroker { broker_id } => ApiError::broker_not_found(*broker_id),
             E::UnsupportedVersion { .. } => ApiError::new(400, 40035, message),
             _ => match err.kafka_code() {
@@ -168,15 +141,8 @@ mod tests {
 
     #[test]
     fn kafka_errors_map_to_reference_codes() {
-        let topic = |code| E::Topic {
-            topic: "t".into(),
-            code,
-            message: None,
-        };
-        assert_eq!(
-            map(topic(ResponseError::UnknownTopicOrPartition)),
-            (404, 40401)
-        );
+        let topic = |code| E::Topic { topic: "t".into(), code, message: None };
+        assert_eq!(map(topic(ResponseError::UnknownTopicOrPartition)), (404, 40401));
         assert_eq!(
             map(E::Partition {
                 topic: "t".into(),
@@ -187,55 +153,16 @@ mod tests {
             (404, 40402)
         );
         assert_eq!(map(topic(ResponseError::TopicAlreadyExists)), (400, 40002));
-        assert_eq!(
-            map(topic(ResponseError::InvalidReplicationFactor)),
-            (400, 40002)
-        );
-        assert_eq!(
-            map(topic(ResponseError::TopicAuthorizationFailed)),
-            (403, 40301)
-        );
-        assert_eq!(
-            map(topic(ResponseError::SaslAuthenticationFailed)),
-            (401, 40101)
-        );
+        assert_eq!(map(topic(ResponseError::InvalidReplicationFactor)), (400, 40002));
+        assert_eq!(map(topic(ResponseError::TopicAuthorizationFailed)), (403, 40301));
+        assert_eq!(map(topic(ResponseError::SaslAuthenticationFailed)), (401, 40101));
         assert_eq!(map(topic(ResponseError::NotLeaderOrFollower)), (500, 50003));
         assert_eq!(map(topic(ResponseError::UnknownServerError)), (500, 50002));
-        assert_eq!(
-            map(E::Timeout {
-                what: "x".into(),
-                ms: 5
-            }),
-            (500, 50003)
-        );
-        assert_eq!(
-            map(E::Connect {
-                broker: "b".into(),
-                reason: "refused".into()
-            }),
-            (500, 50003)
-        );
-        assert_eq!(
-            map(E::Resolve {
-                host: "h".into(),
-                reason: "r".into()
-            }),
-            (500, 50002)
-        );
-        assert_eq!(
-            map(E::Protocol {
-                broker: "b".into(),
-                reason: "r".into()
-            }),
-            (500, 50002)
-        );
-        assert_eq!(
-            map(E::UnsupportedVersion {
-                broker: "b".into(),
-                api: "Fetch"
-            }),
-            (400, 40035)
-        );
+        assert_eq!(map(E::Timeout { what: "x".into(), ms: 5 }), (500, 50003));
+        assert_eq!(map(E::Connect { broker: "b".into(), reason: "refused".into() }), (500, 50003));
+        assert_eq!(map(E::Resolve { host: "h".into(), reason: "r".into() }), (500, 50002));
+        assert_eq!(map(E::Protocol { broker: "b".into(), reason: "r".into() }), (500, 50002));
+        assert_eq!(map(E::UnsupportedVersion { broker: "b".into(), api: "Fetch" }), (400, 40035));
         assert_eq!(map(E::UnknownBroker { broker_id: 7 }), (404, 404));
     }
 
@@ -243,9 +170,6 @@ mod tests {
     fn error_body_has_reference_shape() {
         let body = ApiError::topic_not_found("orders").body();
         let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
-        assert_eq!(
-            v,
-            serde_json::json!({"error_code": 40401, "message": "Topic 'orders' not found."})
-        );
+        assert_eq!(v, serde_json::json!({"error_code": 40401, "message": "Topic 'orders' not found."}));
     }
 }

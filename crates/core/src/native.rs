@@ -19,10 +19,12 @@ impl Stream for NativeStream {
     }
 
     async fn read_some(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        let mut chunk = [0u8; 64 * 1024];
-        let n = self.0.read(&mut chunk).await?;
-        buf.extend_from_slice(&chunk[..n]);
-        Ok(n)
+        // Read straight into the tail of `buf` (a stack array would bloat every future above this one).
+        let start = buf.len();
+        buf.resize(start + 64 * 1024, 0);
+        let result = self.0.read(&mut buf[start..]).await;
+        buf.truncate(start + *result.as_ref().unwrap_or(&0));
+        result
     }
 }
 
@@ -46,9 +48,7 @@ pub struct NativeRuntime {
 
 impl Default for NativeRuntime {
     fn default() -> Self {
-        NativeRuntime {
-            start: Instant::now(),
-        }
+        NativeRuntime { start: Instant::now() }
     }
 }
 
@@ -58,14 +58,18 @@ impl Runtime for NativeRuntime {
     }
 
     fn wall_ms(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
     }
 
     async fn sleep(&self, ms: u64) {
         async_io::Timer::after(Duration::from_millis(ms)).await;
+    }
+
+    fn random_u64(&self) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(self.start.elapsed().as_nanos());
+        h.finish()
     }
 }
 

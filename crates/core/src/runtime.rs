@@ -10,6 +10,8 @@ pub trait Runtime {
     fn wall_ms(&self) -> i64;
     /// Resolves after `ms` milliseconds.
     fn sleep(&self, ms: u64) -> impl Future<Output = ()>;
+    /// Random bits for identifiers (instance ids); not for keys or secrets.
+    fn random_u64(&self) -> u64;
 }
 
 /// The instant by which a request must have answered, in the runtime's monotonic milliseconds.
@@ -21,10 +23,7 @@ pub struct Deadline {
 
 impl Deadline {
     pub fn after(rt: &impl Runtime, budget_ms: u64) -> Self {
-        Self {
-            at_ms: rt.monotonic_ms().saturating_add(budget_ms),
-            budget_ms,
-        }
+        Self { at_ms: rt.monotonic_ms().saturating_add(budget_ms), budget_ms }
     }
 
     pub fn remaining_ms(&self, rt: &impl Runtime) -> u64 {
@@ -39,23 +38,12 @@ impl Deadline {
     /// A deadline no later than this one, at most `ms` from now.
     pub fn min_with(&self, rt: &impl Runtime, ms: u64) -> Self {
         let other = rt.monotonic_ms().saturating_add(ms);
-        if other < self.at_ms {
-            Self {
-                at_ms: other,
-                budget_ms: ms,
-            }
-        } else {
-            *self
-        }
+        if other < self.at_ms { Self { at_ms: other, budget_ms: ms } } else { *self }
     }
 }
 
 /// Runs `fut` until it completes or the deadline passes (`None`).
-pub async fn with_deadline<R: Runtime, T>(
-    rt: &R,
-    deadline: Deadline,
-    fut: impl Future<Output = T>,
-) -> Option<T> {
+pub async fn with_deadline<R: Runtime, T>(rt: &R, deadline: Deadline, fut: impl Future<Output = T>) -> Option<T> {
     use futures::future::{Either, select};
     let remaining = deadline.remaining_ms(rt);
     if remaining == 0 {

@@ -32,3 +32,27 @@ impl KvStore for MemoryKv {
         Ok(())
     }
 }
+
+/// Key of a v2 consumer instance's record.
+pub fn consumer_key(group: &str, instance: &str) -> String {
+    // Length-prefixing the group keeps ("a/b", "c") and ("a", "b/c") apart.
+    format!("consumer/{}/{group}/{instance}", group.len())
+}
+
+/// A v2 consumer instance, as stored between requests (any proxy instance can serve it).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConsumerInstance {
+    pub group: String,
+    pub name: String,
+    /// binary, json, avro, jsonschema, protobuf
+    pub format: String,
+    /// earliest, latest, none
+    pub auto_offset_reset: String,
+    pub auto_commit_enable: bool,
+    pub fetch_min_bytes: Option<i32>,
+    pub request_timeout_ms: Option<u64>,
+    pub created_ms: i64,
+    pub last_used_ms: i64,
+    /// Incremented on every write; the basis for detecting racing writers.
+    pub version: u64,
+}

@@ -9,25 +9,14 @@ pub fn topic_name(name: &str) -> ApiResult<()> {
     } else if name == "." || name == ".." {
         Some("'.' and '..' are not allowed".to_owned())
     } else if name.len() > 249 {
-        Some(format!(
-            "the name is {} characters long, the limit is 249",
-            name.len()
-        ))
+        Some(format!("the name is {} characters long, the limit is 249", name.len()))
     } else {
         name.chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-            .map(|c| {
-                format!(
-                    "'{}' is not allowed (only ASCII letters, digits, '.', '_' and '-')",
-                    c.escape_default()
-                )
-            })
+            .map(|c| format!("'{}' is not allowed (only ASCII letters, digits, '.', '_' and '-')", c.escape_default()))
     };
     match problem {
-        Some(p) => Err(ApiError::bad_request(format!(
-            "Invalid topic name '{}': {p}.",
-            name.escape_default()
-        ))),
+        Some(p) => Err(ApiError::bad_request(format!("Invalid topic name '{}': {p}.", name.escape_default()))),
         None => Ok(()),
     }
 }
@@ -35,21 +24,15 @@ pub fn topic_name(name: &str) -> ApiResult<()> {
 /// A partition id from a path: anything but a non-negative integer names no partition (404/40402).
 pub fn partition_id(topic: &str, text: &str) -> ApiResult<i32> {
     text.parse::<i32>().ok().filter(|p| *p >= 0).ok_or_else(|| {
-        ApiError::new(
-            404,
-            40402,
-            format!(
-                "Partition '{}' of topic '{topic}' not found.",
-                text.escape_default()
-            ),
-        )
+        ApiError::new(404, 40402, format!("Partition '{}' of topic '{topic}' not found.", text.escape_default()))
     })
 }
 
 pub fn broker_id(text: &str) -> ApiResult<i32> {
-    text.parse::<i32>().ok().filter(|b| *b >= 0).ok_or_else(|| {
-        ApiError::not_found(format!("Broker '{}' not found.", text.escape_default()))
-    })
+    text.parse::<i32>()
+        .ok()
+        .filter(|b| *b >= 0)
+        .ok_or_else(|| ApiError::not_found(format!("Broker '{}' not found.", text.escape_default())))
 }
 
 #[cfg(test)]

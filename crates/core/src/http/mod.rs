@@ -29,8 +29,7 @@ impl Request {
     pub fn query_param(&self, name: &str) -> Option<String> {
         self.query.as_deref()?.split('&').find_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (router::percent_decode(k).as_deref() == Some(name))
-                .then(|| router::percent_decode(v).unwrap_or_default())
+            (router::percent_decode(k).as_deref() == Some(name)).then(|| router::percent_decode(v).unwrap_or_default())
         })
     }
 }
@@ -45,32 +44,17 @@ pub struct Response {
 impl Response {
     pub fn json(status: u16, content_type: &str, value: &impl serde::Serialize) -> Self {
         match serde_json::to_vec(value) {
-            Ok(body) => Response {
-                status,
-                content_type: content_type.to_owned(),
-                body,
-            },
-            Err(e) => Response::error(
-                &ApiError::internal(format!("cannot encode the response: {e}")),
-                content_type,
-            ),
+            Ok(body) => Response { status, content_type: content_type.to_owned(), body },
+            Err(e) => Response::error(&ApiError::internal(format!("cannot encode the response: {e}")), content_type),
         }
     }
 
     pub fn empty(status: u16, content_type: &str) -> Self {
-        Response {
-            status,
-            content_type: content_type.to_owned(),
-            body: Vec::new(),
-        }
+        Response { status, content_type: content_type.to_owned(), body: Vec::new() }
     }
 
     /// An error as the reference shows it, in the content type of the API that failed.
     pub fn error(err: &ApiError, content_type: &str) -> Self {
-        Response {
-            status: err.status,
-            content_type: content_type.to_owned(),
-            body: err.body(),
-        }
+        Response { status: err.status, content_type: content_type.to_owned(), body: err.body() }
     }
 }

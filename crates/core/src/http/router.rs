@@ -21,6 +21,8 @@ pub enum Route {
     V2Partition,
     V2PartitionOffsets,
     V2Brokers,
+    V2CreateConsumer,
+    V2DeleteConsumer,
     // v3
     Clusters,
     Cluster,
@@ -43,7 +45,9 @@ impl Route {
             | Route::V2Partitions
             | Route::V2Partition
             | Route::V2PartitionOffsets
-            | Route::V2Brokers => Api::V2,
+            | Route::V2Brokers
+            | Route::V2CreateConsumer
+            | Route::V2DeleteConsumer => Api::V2,
             _ => Api::V3,
         }
     }
@@ -52,65 +56,23 @@ impl Route {
 const TABLE: &[(Method, &str, Route)] = &[
     (Method::GET, "/topics", Route::V2Topics),
     (Method::GET, "/topics/{topic}", Route::V2Topic),
-    (
-        Method::GET,
-        "/topics/{topic}/partitions",
-        Route::V2Partitions,
-    ),
-    (
-        Method::GET,
-        "/topics/{topic}/partitions/{partition}",
-        Route::V2Partition,
-    ),
-    (
-        Method::GET,
-        "/topics/{topic}/partitions/{partition}/offsets",
-        Route::V2PartitionOffsets,
-    ),
+    (Method::GET, "/topics/{topic}/partitions", Route::V2Partitions),
+    (Method::GET, "/topics/{topic}/partitions/{partition}", Route::V2Partition),
+    (Method::GET, "/topics/{topic}/partitions/{partition}/offsets", Route::V2PartitionOffsets),
     (Method::GET, "/brokers", Route::V2Brokers),
+    (Method::POST, "/consumers/{group}", Route::V2CreateConsumer),
+    (Method::DELETE, "/consumers/{group}/instances/{instance}", Route::V2DeleteConsumer),
     (Method::GET, "/v3/clusters", Route::Clusters),
     (Method::GET, "/v3/clusters/{cluster}", Route::Cluster),
-    (
-        Method::GET,
-        "/v3/clusters/{cluster}/brokers",
-        Route::Brokers,
-    ),
-    (
-        Method::GET,
-        "/v3/clusters/{cluster}/brokers/{broker}",
-        Route::Broker,
-    ),
+    (Method::GET, "/v3/clusters/{cluster}/brokers", Route::Brokers),
+    (Method::GET, "/v3/clusters/{cluster}/brokers/{broker}", Route::Broker),
     (Method::GET, "/v3/clusters/{cluster}/topics", Route::Topics),
-    (
-        Method::POST,
-        "/v3/clusters/{cluster}/topics",
-        Route::CreateTopic,
-    ),
-    (
-        Method::GET,
-        "/v3/clusters/{cluster}/topics/{topic}",
-        Route::Topic,
-    ),
-    (
-        Method::DELETE,
-        "/v3/clusters/{cluster}/topics/{topic}",
-        Route::DeleteTopic,
-    ),
-    (
-        Method::PATCH,
-        "/v3/clusters/{cluster}/topics/{topic}",
-        Route::UpdateTopic,
-    ),
-    (
-        Method::GET,
-        "/v3/clusters/{cluster}/topics/{topic}/partitions",
-        Route::Partitions,
-    ),
-    (
-        Method::GET,
-        "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}",
-        Route::Partition,
-    ),
+    (Method::POST, "/v3/clusters/{cluster}/topics", Route::CreateTopic),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}", Route::Topic),
+    (Method::DELETE, "/v3/clusters/{cluster}/topics/{topic}", Route::DeleteTopic),
+    (Method::PATCH, "/v3/clusters/{cluster}/topics/{topic}", Route::UpdateTopic),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions", Route::Partitions),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}", Route::Partition),
 ];
 
 /// A matched route and its path parameters (percent-decoded, in pattern order).
@@ -122,11 +84,7 @@ pub struct Matched {
 
 /// The API family a path belongs to, even when no route matches (for the error's content type).
 pub fn api_of(path: &str) -> Api {
-    if path == "/v3" || path.starts_with("/v3/") {
-        Api::V3
-    } else {
-        Api::V2
-    }
+    if path == "/v3" || path.starts_with("/v3/") { Api::V3 } else { Api::V2 }
 }
 
 pub fn route(method: &Method, path: &str) -> Result<Matched, ApiError> {
@@ -137,10 +95,7 @@ pub fn route(method: &Method, path: &str) -> Result<Matched, ApiError> {
             continue;
         };
         if m == method {
-            return Ok(Matched {
-                route: *route,
-                params,
-            });
+            return Ok(Matched { route: *route, params });
         }
         path_matched = true;
     }
@@ -162,9 +117,8 @@ fn match_pattern(pattern: &str, segments: &[&str]) -> Result<Option<Vec<String>>
             if s.is_empty() {
                 return Ok(None);
             }
-            let decoded = percent_decode(s).ok_or_else(|| {
-                ApiError::bad_request(format!("Invalid percent-encoding in path segment '{s}'."))
-            })?;
+            let decoded = percent_decode(s)
+                .ok_or_else(|| ApiError::bad_request(format!("Invalid percent-encoding in path segment '{s}'.")))?;
             params.push(decoded);
         } else if p != s {
             return Ok(None);
@@ -198,25 +152,11 @@ mod tests {
 
     #[test]
     fn routes_match_with_params() {
-        let m = route(
-            &Method::GET,
-            "/v3/clusters/abc/topics/my%2Etopic/partitions/3",
-        )
-        .expect("route");
+        let m = route(&Method::GET, "/v3/clusters/abc/topics/my%2Etopic/partitions/3").expect("route");
         assert_eq!(m.route, Route::Partition);
         assert_eq!(m.params, vec!["abc", "my.topic", "3"]);
-        assert_eq!(
-            route(&Method::GET, "/topics/")
-                .expect("trailing slash")
-                .route,
-            Route::V2Topics
-        );
-        assert_eq!(
-            route(&Method::DELETE, "/v3/clusters/c/topics/t")
-                .expect("delete")
-                .route,
-            Route::DeleteTopic
-        );
+        assert_eq!(route(&Method::GET, "/topics/").expect("trailing slash").route, Route::V2Topics);
+        assert_eq!(route(&Method::DELETE, "/v3/clusters/c/topics/t").expect("delete").route, Route::DeleteTopic);
     }
 
     #[test]

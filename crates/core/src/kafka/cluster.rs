@@ -55,13 +55,7 @@ pub struct Cluster<C: Connect, R: Runtime> {
 
 impl<C: Connect, R: Runtime> Cluster<C, R> {
     pub fn new(connect: C, rt: R, config: ClientConfig) -> Self {
-        Cluster {
-            connect,
-            rt,
-            config,
-            idle: RefCell::default(),
-            brokers: RefCell::default(),
-        }
+        Cluster { connect, rt, config, idle: RefCell::default(), brokers: RefCell::default() }
     }
 
     pub fn runtime(&self) -> &R {
@@ -82,63 +76,29 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
     }
 
     /// Sends `request` to `target` and waits for the answer, within `deadline`.
-    pub async fn call<Q: Request>(
-        &self,
-        target: Target,
-        request: &Q,
-        deadline: Deadline,
-    ) -> Result<Q::Response> {
-        let what = || {
-            format!(
-                "{} from {}",
-                super::connection::api_name(Q::KEY),
-                describe(target)
-            )
-        };
-        match with_deadline(
-            &self.rt,
-            deadline,
-            self.call_inner(target, request, deadline),
-        )
-        .await
-        {
+    pub async fn call<Q: Request>(&self, target: Target, request: &Q, deadline: Deadline) -> Result<Q::Response> {
+        let what = || format!("{} from {}", super::connection::api_name(Q::KEY), describe(target));
+        match with_deadline(&self.rt, deadline, self.call_inner(target, request, deadline)).await {
             Some(result) => result,
-            None => Err(Error::Timeout {
-                what: what(),
-                ms: deadline.budget_ms(),
-            }),
+            None => Err(Error::Timeout { what: what(), ms: deadline.budget_ms() }),
         }
     }
 
     /// Like [`Cluster::call`] but also hands back the negotiated version (callers whose
     /// request shape depends on it).
-    pub async fn negotiated_version<Q: Request>(
-        &self,
-        target: Target,
-        deadline: Deadline,
-    ) -> Result<i16> {
+    pub async fn negotiated_version<Q: Request>(&self, target: Target, deadline: Deadline) -> Result<i16> {
         let fut = async {
             let (key, conn) = self.checkout(target, deadline).await?;
             let v = conn.version_for::<Q>();
             self.checkin(key, conn);
             v
         };
-        with_deadline(&self.rt, deadline, fut)
-            .await
-            .unwrap_or_else(|| {
-                Err(Error::Timeout {
-                    what: format!("a connection to {}", describe(target)),
-                    ms: deadline.budget_ms(),
-                })
-            })
+        with_deadline(&self.rt, deadline, fut).await.unwrap_or_else(|| {
+            Err(Error::Timeout { what: format!("a connection to {}", describe(target)), ms: deadline.budget_ms() })
+        })
     }
 
-    async fn call_inner<Q: Request>(
-        &self,
-        target: Target,
-        request: &Q,
-        deadline: Deadline,
-    ) -> Result<Q::Response> {
+    async fn call_inner<Q: Request>(&self, target: Target, request: &Q, deadline: Deadline) -> Result<Q::Response> {
         let (key, mut conn, reused) = self.checkout_tracked(target, deadline).await?;
         match conn.call(request).await {
             Ok(response) => {
@@ -157,11 +117,7 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
         }
     }
 
-    async fn checkout(
-        &self,
-        target: Target,
-        deadline: Deadline,
-    ) -> Result<(String, Connection<C::Stream>)> {
+    async fn checkout(&self, target: Target, deadline: Deadline) -> Result<(String, Connection<C::Stream>)> {
         let (key, conn, _) = self.checkout_tracked(target, deadline).await?;
         Ok((key, conn))
     }
@@ -181,10 +137,7 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
     fn take_idle(&self, target: Target) -> Option<(String, Connection<C::Stream>)> {
         let mut idle = self.idle.borrow_mut();
         let key = match target {
-            Target::Any => idle
-                .iter()
-                .find(|(_, v)| !v.is_empty())
-                .map(|(k, _)| k.clone())?,
+            Target::Any => idle.iter().find(|(_, v)| !v.is_empty()).map(|(k, _)| k.clone())?,
             Target::Broker(id) => {
                 let brokers = self.brokers.borrow();
                 let b = brokers.iter().find(|b| b.id == id)?;
@@ -203,11 +156,7 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
         }
     }
 
-    async fn open(
-        &self,
-        target: Target,
-        deadline: Deadline,
-    ) -> Result<(String, Connection<C::Stream>)> {
+    async fn open(&self, target: Target, deadline: Deadline) -> Result<(String, Connection<C::Stream>)> {
         match target {
             Target::Broker(id) => {
                 let addr = match self.broker_addr(id) {
@@ -215,9 +164,7 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
                     None => return Err(Error::UnknownBroker { broker_id: id }),
                 };
                 let name = format!("{id} ({}:{})", addr.host, addr.port);
-                let conn = self
-                    .open_addr(&addr.host, addr.port, name, deadline)
-                    .await?;
+                let conn = self.open_addr(&addr.host, addr.port, name, deadline).await?;
                 Ok((format!("{}:{}", addr.host, addr.port), conn))
             }
             Target::Any => {
@@ -226,22 +173,13 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
                     .brokers
                     .borrow()
                     .iter()
-                    .map(|b| {
-                        (
-                            b.host.clone(),
-                            b.port,
-                            format!("{} ({}:{})", b.id, b.host, b.port),
-                        )
-                    })
+                    .map(|b| (b.host.clone(), b.port, format!("{} ({}:{})", b.id, b.host, b.port)))
                     .collect();
                 for server in &self.config.bootstrap {
                     match split_host_port(server) {
                         Ok((h, p)) => candidates.push((h, p, format!("bootstrap {server}"))),
                         Err(reason) => {
-                            return Err(Error::Resolve {
-                                host: server.clone(),
-                                reason,
-                            });
+                            return Err(Error::Resolve { host: server.clone(), reason });
                         }
                     }
                 }
@@ -257,10 +195,9 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
                 }
                 Err(Error::NoBroker {
                     servers: self.config.bootstrap.join(","),
-                    last: Box::new(last.unwrap_or(Error::Timeout {
-                        what: "a broker connection".into(),
-                        ms: deadline.budget_ms(),
-                    })),
+                    last: Box::new(
+                        last.unwrap_or(Error::Timeout { what: "a broker connection".into(), ms: deadline.budget_ms() }),
+                    ),
                 })
             }
         }
@@ -284,20 +221,12 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
                 .connect
                 .connect(addr)
                 .await
-                .map_err(|e| Error::Connect {
-                    broker: format!("{name} at {addr}"),
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| Error::Connect { broker: format!("{name} at {addr}"), reason: e.to_string() })?;
             Connection::handshake(stream, name.clone(), &self.config.client_id).await
         };
-        with_deadline(&self.rt, attempt, fut)
-            .await
-            .unwrap_or_else(|| {
-                Err(Error::Connect {
-                    broker: name.clone(),
-                    reason: format!("no answer within {} ms", attempt.budget_ms()),
-                })
-            })
+        with_deadline(&self.rt, attempt, fut).await.unwrap_or_else(|| {
+            Err(Error::Connect { broker: name.clone(), reason: format!("no answer within {} ms", attempt.budget_ms()) })
+        })
     }
 }
 

@@ -7,9 +7,7 @@
 use std::collections::HashMap;
 
 use bytes::{Buf, Bytes, BytesMut};
-use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
-};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 
 use super::error::{Error, Result, check};
@@ -46,11 +44,7 @@ impl<S: Stream> Connection<S> {
             broker: conn.broker.clone(),
             reason: format!("ApiVersions failed: {code}"),
         })?;
-        conn.versions = response
-            .api_keys
-            .iter()
-            .map(|k| (k.api_key, (k.min_version, k.max_version)))
-            .collect();
+        conn.versions = response.api_keys.iter().map(|k| (k.api_key, (k.min_version, k.max_version))).collect();
         Ok(conn)
     }
 
@@ -60,15 +54,8 @@ impl<S: Stream> Connection<S> {
 
     /// The version to use for `R`: the highest both sides support.
     pub fn version_for<R: Request>(&self) -> Result<i16> {
-        negotiate(
-            R::VERSIONS.min,
-            R::VERSIONS.max,
-            self.versions.get(&R::KEY).copied(),
-        )
-        .ok_or_else(|| Error::UnsupportedVersion {
-            broker: self.broker.clone(),
-            api: api_name(R::KEY),
-        })
+        negotiate(R::VERSIONS.min, R::VERSIONS.max, self.versions.get(&R::KEY).copied())
+            .ok_or_else(|| Error::UnsupportedVersion { broker: self.broker.clone(), api: api_name(R::KEY) })
     }
 
     /// Whether the broker supports at least `version` of `R` (features that appeared in a later version).
@@ -83,20 +70,13 @@ impl<S: Stream> Connection<S> {
     }
 
     /// Sends `request` at `version` and waits for its response.
-    pub async fn call_version<R: Request>(
-        &mut self,
-        request: &R,
-        version: i16,
-    ) -> Result<R::Response> {
+    pub async fn call_version<R: Request>(&mut self, request: &R, version: i16) -> Result<R::Response> {
         self.correlation = self.correlation.wrapping_add(1);
         let correlation = self.correlation;
-        let frame =
-            encode_request(request, version, correlation, &self.client_id).map_err(|e| {
-                Error::Protocol {
-                    broker: self.broker.clone(),
-                    reason: format!("cannot encode {}: {e}", api_name(R::KEY)),
-                }
-            })?;
+        let frame = encode_request(request, version, correlation, &self.client_id).map_err(|e| Error::Protocol {
+            broker: self.broker.clone(),
+            reason: format!("cannot encode {}: {e}", api_name(R::KEY)),
+        })?;
         self.stream.write_all(frame).await.map_err(|e| self.io(e))?;
         let mut body = self.read_frame().await?;
         decode_response::<R>(&mut body, version, correlation).map_err(|reason| Error::Protocol {
@@ -110,13 +90,10 @@ impl<S: Stream> Connection<S> {
             self.fill().await?;
         }
         let len = i32::from_be_bytes([self.rbuf[0], self.rbuf[1], self.rbuf[2], self.rbuf[3]]);
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|l| *l <= MAX_FRAME)
-            .ok_or_else(|| Error::Protocol {
-                broker: self.broker.clone(),
-                reason: format!("invalid frame length {len}"),
-            })?;
+        let len = usize::try_from(len).ok().filter(|l| *l <= MAX_FRAME).ok_or_else(|| Error::Protocol {
+            broker: self.broker.clone(),
+            reason: format!("invalid frame length {len}"),
+        })?;
         while self.rbuf.len() < 4 + len {
             self.fill().await?;
         }
@@ -126,25 +103,15 @@ impl<S: Stream> Connection<S> {
     }
 
     async fn fill(&mut self) -> Result<()> {
-        let n = self
-            .stream
-            .read_some(&mut self.rbuf)
-            .await
-            .map_err(|e| self.io(e))?;
+        let n = self.stream.read_some(&mut self.rbuf).await.map_err(|e| self.io(e))?;
         if n == 0 {
-            return Err(Error::Io {
-                broker: self.broker.clone(),
-                reason: "connection closed by the broker".into(),
-            });
+            return Err(Error::Io { broker: self.broker.clone(), reason: "connection closed by the broker".into() });
         }
         Ok(())
     }
 
     fn io(&self, e: std::io::Error) -> Error {
-        Error::Io {
-            broker: self.broker.clone(),
-            reason: e.to_string(),
-        }
+        Error::Io { broker: self.broker.clone(), reason: e.to_string() }
     }
 }
 
@@ -171,37 +138,23 @@ pub fn encode_request<R: Request>(
     let header_version = R::header_version(version);
     let mut buf = BytesMut::with_capacity(256);
     buf.extend_from_slice(&[0, 0, 0, 0]);
-    header
-        .encode(&mut buf, header_version)
-        .map_err(|e| e.to_string())?;
-    request
-        .encode(&mut buf, version)
-        .map_err(|e| e.to_string())?;
+    header.encode(&mut buf, header_version).map_err(|e| e.to_string())?;
+    request.encode(&mut buf, version).map_err(|e| e.to_string())?;
     let len = i32::try_from(buf.len() - 4).map_err(|_| "request too large".to_string())?;
     buf[..4].copy_from_slice(&len.to_be_bytes());
     Ok(buf.to_vec())
 }
 
 /// Decodes a response frame (without its length prefix), checking the correlation id.
-pub fn decode_response<R: Request>(
-    body: &mut Bytes,
-    version: i16,
-    correlation: i32,
-) -> Result<R::Response, String> {
+pub fn decode_response<R: Request>(body: &mut Bytes, version: i16, correlation: i32) -> Result<R::Response, String> {
     let header_version = <R::Response as HeaderVersion>::header_version(version);
     let header = ResponseHeader::decode(body, header_version).map_err(|e| e.to_string())?;
     if header.correlation_id != correlation {
-        return Err(format!(
-            "correlation id {} does not match request {correlation}",
-            header.correlation_id
-        ));
+        return Err(format!("correlation id {} does not match request {correlation}", header.correlation_id));
     }
     let response = <R::Response as Decodable>::decode(body, version).map_err(|e| e.to_string())?;
     if body.has_remaining() {
-        return Err(format!(
-            "{} unread bytes after the response",
-            body.remaining()
-        ));
+        return Err(format!("{} unread bytes after the response", body.remaining()));
     }
     Ok(response)
 }

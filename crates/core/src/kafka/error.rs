@@ -28,25 +28,13 @@ pub enum Error {
     Protocol { broker: String, reason: String },
 
     #[error("{}", kafka_message(*code, message, &format!("topic '{topic}'")))]
-    Topic {
-        topic: String,
-        code: ResponseError,
-        message: Option<String>,
-    },
+    Topic { topic: String, code: ResponseError, message: Option<String> },
 
     #[error("{}", kafka_message(*code, message, &format!("partition {partition} of topic '{topic}'")))]
-    Partition {
-        topic: String,
-        partition: i32,
-        code: ResponseError,
-        message: Option<String>,
-    },
+    Partition { topic: String, partition: i32, code: ResponseError, message: Option<String> },
 
     #[error("{}", kafka_message(*code, message, "the cluster"))]
-    Broker {
-        code: ResponseError,
-        message: Option<String>,
-    },
+    Broker { code: ResponseError, message: Option<String> },
 
     #[error("unknown broker {broker_id}")]
     UnknownBroker { broker_id: i32 },
@@ -63,9 +51,7 @@ impl Error {
     /// Kafka's own error code, when the broker answered with one.
     pub fn kafka_code(&self) -> Option<ResponseError> {
         match self {
-            Error::Topic { code, .. }
-            | Error::Partition { code, .. }
-            | Error::Broker { code, .. } => Some(*code),
+            Error::Topic { code, .. } | Error::Partition { code, .. } | Error::Broker { code, .. } => Some(*code),
             _ => None,
         }
     }
@@ -73,17 +59,12 @@ impl Error {
     /// Whether trying again (with fresh metadata) may succeed.
     pub fn is_retriable(&self) -> bool {
         match self {
-            Error::Resolve { .. }
-            | Error::UnsupportedVersion { .. }
-            | Error::UnknownBroker { .. } => false,
-            Error::Connect { .. }
-            | Error::Io { .. }
-            | Error::Timeout { .. }
-            | Error::NoBroker { .. } => true,
+            Error::Resolve { .. } | Error::UnsupportedVersion { .. } | Error::UnknownBroker { .. } => false,
+            Error::Connect { .. } | Error::Io { .. } | Error::Timeout { .. } | Error::NoBroker { .. } => true,
             Error::Protocol { .. } => false,
-            Error::Topic { code, .. }
-            | Error::Partition { code, .. }
-            | Error::Broker { code, .. } => code.is_retriable(),
+            Error::Topic { code, .. } | Error::Partition { code, .. } | Error::Broker { code, .. } => {
+                code.is_retriable()
+            }
         }
     }
 }

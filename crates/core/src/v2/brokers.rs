@@ -15,14 +15,7 @@ struct BrokerList {
     brokers: Vec<i32>,
 }
 
-pub async fn list<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let meta = metadata::fetch(ctx.cluster(), metadata::Topics::None, ctx.deadline).await?;
-    Ok(ctx.json(
-        200,
-        &BrokerList {
-            brokers: meta.brokers.iter().map(|b| b.id).collect(),
-        },
-    ))
+    Ok(ctx.json(200, &BrokerList { brokers: meta.brokers.iter().map(|b| b.id).collect() }))
 }

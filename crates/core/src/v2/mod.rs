@@ -1,6 +1,7 @@
 //! The v2 API (`application/vnd.kafka.v2+json`), one file per resource.
 
 pub mod brokers;
+pub mod consumers;
 pub mod partitions;
 pub mod topics;
 
@@ -31,11 +32,7 @@ impl From<&Partition> for PartitionView {
             replicas: p
                 .replicas
                 .iter()
-                .map(|&b| ReplicaView {
-                    broker: b,
-                    leader: b == p.leader,
-                    in_sync: p.isr.contains(&b),
-                })
+                .map(|&b| ReplicaView { broker: b, leader: b == p.leader, in_sync: p.isr.contains(&b) })
                 .collect(),
         }
     }

@@ -12,9 +12,7 @@ use crate::runtime::Runtime;
 use crate::state::KvStore;
 use crate::validate;
 
-pub async fn list<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param(0);
     validate::topic_name(name)?;
     let topic = metadata::topic(ctx.cluster(), name, ctx.deadline).await?;
@@ -22,16 +20,12 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(
     Ok(ctx.json(200, &view))
 }
 
-pub async fn get<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param(0);
     validate::topic_name(name)?;
     let id = validate::partition_id(name, ctx.param(1))?;
     let topic = metadata::topic(ctx.cluster(), name, ctx.deadline).await?;
-    let partition = topic
-        .partition(id)
-        .ok_or_else(|| ApiError::partition_not_found(name, id))?;
+    let partition = topic.partition(id).ok_or_else(|| ApiError::partition_not_found(name, id))?;
     Ok(ctx.json(200, &PartitionView::from(partition)))
 }
 
@@ -41,9 +35,7 @@ struct OffsetsView {
     end_offset: i64,
 }
 
-pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param(0);
     validate::topic_name(name)?;
     let id = validate::partition_id(name, ctx.param(1))?;

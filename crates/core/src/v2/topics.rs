@@ -14,17 +14,10 @@ use crate::runtime::Runtime;
 use crate::state::KvStore;
 use crate::validate;
 
-pub async fn list<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let meta = metadata::fetch(ctx.cluster(), metadata::Topics::All, ctx.deadline).await?;
     // Like the Java AdminClient's listTopics() that Confluent's v2 uses: internal topics are not listed.
-    let names: Vec<&str> = meta
-        .topics
-        .iter()
-        .filter(|t| !t.is_internal)
-        .map(|t| t.name.as_str())
-        .collect();
+    let names: Vec<&str> = meta.topics.iter().filter(|t| !t.is_internal).map(|t| t.name.as_str()).collect();
     Ok(ctx.json(200, &names))
 }
 
@@ -35,9 +28,7 @@ struct TopicView<'a> {
     partitions: Vec<PartitionView>,
 }
 
-pub async fn get<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param(0);
     validate::topic_name(name)?;
     // Metadata and the topic's config overrides, from two brokers at once if need be.

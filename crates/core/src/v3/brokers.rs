@@ -30,9 +30,7 @@ fn broker_view(links: &Links, b: &Broker) -> Value {
     )
 }
 
-async fn described<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<metadata::ClusterMetadata> {
+async fn described<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<metadata::ClusterMetadata> {
     let meta = metadata::describe_cluster(ctx.cluster(), ctx.deadline).await?;
     ctx.app.remember_cluster_id(&meta.cluster_id);
     if ctx.param(0) != meta.cluster_id {
@@ -41,32 +39,17 @@ async fn described<C: Connect, R: Runtime, K: KvStore>(
     Ok(meta)
 }
 
-pub async fn list<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let meta = described(ctx).await?;
     let links = Links::new(ctx, &meta.cluster_id);
-    let data = meta
-        .brokers
-        .iter()
-        .map(|b| broker_view(&links, b))
-        .collect();
-    Ok(ctx.json(
-        200,
-        &collection("KafkaBrokerList", links.url("/brokers"), data),
-    ))
+    let data = meta.brokers.iter().map(|b| broker_view(&links, b)).collect();
+    Ok(ctx.json(200, &collection("KafkaBrokerList", links.url("/brokers"), data)))
 }
 
-pub async fn get<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let id = validate::broker_id(ctx.param(1))?;
     let meta = described(ctx).await?;
     let links = Links::new(ctx, &meta.cluster_id);
-    let broker = meta
-        .brokers
-        .iter()
-        .find(|b| b.id == id)
-        .ok_or_else(|| ApiError::broker_not_found(id))?;
+    let broker = meta.brokers.iter().find(|b| b.id == id).ok_or_else(|| ApiError::broker_not_found(id))?;
     Ok(ctx.json(200, &broker_view(&links, broker)))
 }

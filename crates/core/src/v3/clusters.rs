@@ -12,8 +12,7 @@ use crate::runtime::Runtime;
 use crate::state::KvStore;
 
 fn cluster_view(links: &Links, controller_id: i32) -> Value {
-    let controller =
-        (controller_id >= 0).then(|| links.related(&format!("/brokers/{controller_id}")));
+    let controller = (controller_id >= 0).then(|| links.related(&format!("/brokers/{controller_id}")));
     let mut v = resource(
         "KafkaCluster",
         links.url(""),
@@ -34,33 +33,19 @@ fn cluster_view(links: &Links, controller_id: i32) -> Value {
     v
 }
 
-pub async fn list<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let meta = metadata::describe_cluster(ctx.cluster(), ctx.deadline).await?;
     ctx.app.remember_cluster_id(&meta.cluster_id);
     let links = Links::new(ctx, &meta.cluster_id);
     let self_url = format!("{}/v3/clusters", ctx.base_url());
-    Ok(ctx.json(
-        200,
-        &collection(
-            "KafkaClusterList",
-            self_url,
-            vec![cluster_view(&links, meta.controller_id)],
-        ),
-    ))
+    Ok(ctx.json(200, &collection("KafkaClusterList", self_url, vec![cluster_view(&links, meta.controller_id)])))
 }
 
-pub async fn get<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let meta = metadata::describe_cluster(ctx.cluster(), ctx.deadline).await?;
     ctx.app.remember_cluster_id(&meta.cluster_id);
     if ctx.param(0) != meta.cluster_id {
         return Err(ApiError::cluster_not_found(ctx.param(0)));
     }
-    Ok(ctx.json(
-        200,
-        &cluster_view(&Links::new(ctx, &meta.cluster_id), meta.controller_id),
-    ))
+    Ok(ctx.json(200, &cluster_view(&Links::new(ctx, &meta.cluster_id), meta.controller_id)))
 }

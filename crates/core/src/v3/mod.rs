@@ -20,14 +20,8 @@ pub struct Links {
 }
 
 impl Links {
-    pub fn new<C: Connect, R: Runtime, K: KvStore>(
-        ctx: &Ctx<'_, C, R, K>,
-        cluster_id: &str,
-    ) -> Self {
-        Links {
-            cluster: format!("{}/v3/clusters/{}", ctx.base_url(), cluster_id),
-            cluster_id: cluster_id.to_owned(),
-        }
+    pub fn new<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, cluster_id: &str) -> Self {
+        Links { cluster: format!("{}/v3/clusters/{}", ctx.base_url(), cluster_id), cluster_id: cluster_id.to_owned() }
     }
 
     /// `{base}/v3/clusters/{id}{path}`.
@@ -53,10 +47,7 @@ impl Links {
 pub fn resource(kind: &str, self_url: String, resource_name: String, fields: Value) -> Value {
     let mut out = Map::new();
     out.insert("kind".into(), json!(kind));
-    out.insert(
-        "metadata".into(),
-        json!({ "self": self_url, "resource_name": resource_name }),
-    );
+    out.insert("metadata".into(), json!({ "self": self_url, "resource_name": resource_name }));
     if let Value::Object(f) = fields {
         out.extend(f);
     }
@@ -82,12 +73,9 @@ pub fn parse_body<T: serde::de::DeserializeOwned, C: Connect, R: Runtime, K: KvS
         }
     }
     if ctx.req.body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(
-            "The request body is empty; a JSON object is required.",
-        ));
+        return Err(ApiError::bad_request("The request body is empty; a JSON object is required."));
     }
-    serde_json::from_slice(&ctx.req.body)
-        .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}.")))
+    serde_json::from_slice(&ctx.req.body).map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}.")))
 }
 
 /// Metadata for `topics`, checking the `{cluster_id}` path parameter against the cluster's id.

@@ -30,44 +30,24 @@ fn partition_view(links: &Links, topic: &str, p: &Partition) -> Value {
     // No leader (offline partition): the OpenAPI document makes `leader` optional.
     if p.leader >= 0 {
         if let Value::Object(map) = &mut v {
-            map.insert(
-                "leader".into(),
-                links.related(&format!("{base}/replicas/{}", p.leader)),
-            );
+            map.insert("leader".into(), links.related(&format!("{base}/replicas/{}", p.leader)));
         }
     }
     v
 }
 
-pub async fn list<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let (cluster_id, topic) = checked_topic(ctx, ctx.param(1)).await?;
     let links = Links::new(ctx, &cluster_id);
-    let data = topic
-        .partitions
-        .iter()
-        .map(|p| partition_view(&links, &topic.name, p))
-        .collect();
-    Ok(ctx.json(
-        200,
-        &collection(
-            "KafkaPartitionList",
-            links.url(&format!("/topics/{}/partitions", topic.name)),
-            data,
-        ),
-    ))
+    let data = topic.partitions.iter().map(|p| partition_view(&links, &topic.name, p)).collect();
+    Ok(ctx.json(200, &collection("KafkaPartitionList", links.url(&format!("/topics/{}/partitions", topic.name)), data)))
 }
 
-pub async fn get<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param(1);
     validate::topic_name(name)?;
     let id = validate::partition_id(name, ctx.param(2))?;
     let (cluster_id, topic) = checked_topic(ctx, name).await?;
-    let p = topic
-        .partition(id)
-        .ok_or_else(|| ApiError::partition_not_found(name, id))?;
+    let p = topic.partition(id).ok_or_else(|| ApiError::partition_not_found(name, id))?;
     Ok(ctx.json(200, &partition_view(&Links::new(ctx, &cluster_id), name, p)))
 }

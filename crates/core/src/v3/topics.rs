@@ -17,13 +17,7 @@ use crate::runtime::Runtime;
 use crate::state::KvStore;
 use crate::validate;
 
-fn topic_view(
-    links: &Links,
-    name: &str,
-    is_internal: bool,
-    replication_factor: i64,
-    partitions_count: i64,
-) -> Value {
+fn topic_view(links: &Links, name: &str, is_internal: bool, replication_factor: i64, partitions_count: i64) -> Value {
     let t = format!("/topics/{name}");
     resource(
         "KafkaTopic",
@@ -43,37 +37,22 @@ fn topic_view(
 }
 
 fn view_of(links: &Links, t: &Topic) -> Value {
-    topic_view(
-        links,
-        &t.name,
-        t.is_internal,
-        t.replication_factor() as i64,
-        t.partitions.len() as i64,
-    )
+    topic_view(links, &t.name, t.is_internal, t.replication_factor() as i64, t.partitions.len() as i64)
 }
 
-pub async fn list<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let meta = checked_metadata(ctx, Topics::All).await?;
     let links = Links::new(ctx, &meta.cluster_id);
     let data = meta.topics.iter().map(|t| view_of(&links, t)).collect();
-    Ok(ctx.json(
-        200,
-        &collection("KafkaTopicList", links.url("/topics"), data),
-    ))
+    Ok(ctx.json(200, &collection("KafkaTopicList", links.url("/topics"), data)))
 }
 
-pub async fn get<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param(1).to_owned();
     validate::topic_name(&name)?;
     let names = [name.clone()];
     let meta = checked_metadata(ctx, Topics::Named(&names)).await?;
-    let topic = meta
-        .topic(&name)
-        .ok_or_else(|| ApiError::topic_not_found(&name))?;
+    let topic = meta.topic(&name).ok_or_else(|| ApiError::topic_not_found(&name))?;
     Ok(ctx.json(200, &view_of(&Links::new(ctx, &meta.cluster_id), topic)))
 }
 
@@ -96,28 +75,18 @@ struct ConfigEntry {
     value: Option<String>,
 }
 
-pub async fn create<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let body: CreateTopicRequest = parse_body(ctx)?;
     validate::topic_name(&body.topic_name)?;
     let mut assignments = Vec::with_capacity(body.replicas_assignments.len());
     for (partition, brokers) in &body.replicas_assignments {
-        let p = partition
-            .parse::<i32>()
-            .ok()
-            .filter(|p| *p >= 0)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "replicas_assignments: '{partition}' is not a partition id."
-                ))
-            })?;
+        let p = partition.parse::<i32>().ok().filter(|p| *p >= 0).ok_or_else(|| {
+            ApiError::bad_request(format!("replicas_assignments: '{partition}' is not a partition id."))
+        })?;
         assignments.push((p, brokers.clone()));
     }
     if body.configs.iter().any(|c| c.name.is_empty()) {
-        return Err(ApiError::bad_request(
-            "configs: every entry needs a non-empty name.",
-        ));
+        return Err(ApiError::bad_request("configs: every entry needs a non-empty name."));
     }
     let cluster_id = ctx.check_cluster().await?;
     let new_topic = NewTopic {
@@ -125,11 +94,7 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(
         partitions: body.partitions_count,
         replication_factor: body.replication_factor,
         assignments,
-        configs: body
-            .configs
-            .into_iter()
-            .map(|c| (c.name, c.value))
-            .collect(),
+        configs: body.configs.into_iter().map(|c| (c.name, c.value)).collect(),
         validate_only: body.validate_only,
     };
     let created = topics::create(ctx.cluster(), &new_topic, ctx.deadline).await?;
@@ -138,9 +103,7 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(
     let partitions = if created.partitions > 0 {
         created.partitions as i64
     } else {
-        body.partitions_count
-            .map(i64::from)
-            .unwrap_or(body.replicas_assignments.len() as i64)
+        body.partitions_count.map(i64::from).unwrap_or(body.replicas_assignments.len() as i64)
     };
     let rf = if created.replication_factor > 0 {
         created.replication_factor as i64
@@ -148,15 +111,10 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(
         body.replication_factor.map(i64::from).unwrap_or(-1)
     };
     let status = if body.validate_only { 200 } else { 201 };
-    Ok(ctx.json(
-        status,
-        &topic_view(&links, &body.topic_name, false, rf, partitions),
-    ))
+    Ok(ctx.json(status, &topic_view(&links, &body.topic_name, false, rf, partitions)))
 }
 
-pub async fn delete<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn delete<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param(1);
     validate::topic_name(name)?;
     ctx.check_cluster().await?;
@@ -169,41 +127,24 @@ struct UpdatePartitionCountRequest {
     partitions_count: i32,
 }
 
-pub async fn update<C: Connect, R: Runtime, K: KvStore>(
-    ctx: &Ctx<'_, C, R, K>,
-) -> ApiResult<Response> {
+pub async fn update<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param(1).to_owned();
     validate::topic_name(&name)?;
     let body: UpdatePartitionCountRequest = parse_body(ctx)?;
     let names = [name.clone()];
     let meta = checked_metadata(ctx, Topics::Named(&names)).await?;
-    let topic = meta
-        .topic(&name)
-        .ok_or_else(|| ApiError::topic_not_found(&name))?;
+    let topic = meta.topic(&name).ok_or_else(|| ApiError::topic_not_found(&name))?;
     let current = topic.partitions.len() as i32;
     if body.partitions_count <= current {
         return Err(ApiError::conflict_with_cluster(format!(
             "Topic '{name}' already has {current} partitions; partitions_count can only grow."
         )));
     }
-    topics::create_partitions(
-        ctx.cluster(),
-        &name,
-        body.partitions_count,
-        false,
-        ctx.deadline,
-    )
-    .await?;
+    topics::create_partitions(ctx.cluster(), &name, body.partitions_count, false, ctx.deadline).await?;
     let links = Links::new(ctx, &meta.cluster_id);
     Ok(ctx.json(
         200,
-        &topic_view(
-            &links,
-            &name,
-            topic.is_internal,
-            topic.replication_factor() as i64,
-            body.partitions_count as i64,
-        ),
+        &topic_view(&links, &name, topic.is_internal, topic.replication_factor() as i64, body.partitions_count as i64),
     ))
 }
 
@@ -215,9 +156,6 @@ pub async fn checked_topic<C: Connect, R: Runtime, K: KvStore>(
     validate::topic_name(name)?;
     let names = [name.to_owned()];
     let meta = checked_metadata(ctx, Topics::Named(&names)).await?;
-    let topic = meta
-        .topic(name)
-        .cloned()
-        .ok_or_else(|| ApiError::topic_not_found(name))?;
+    let topic = meta.topic(name).cloned().ok_or_else(|| ApiError::topic_not_found(name))?;
     Ok((meta.cluster_id, topic))
 }

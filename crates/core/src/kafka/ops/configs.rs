@@ -1,9 +1,7 @@
 //! Config descriptions: DescribeConfigs (key 32, KIP-226 sources).
 
 use kafka_protocol::ResponseError;
-use kafka_protocol::messages::{
-    DescribeConfigsRequest, describe_configs_request::DescribeConfigsResource,
-};
+use kafka_protocol::messages::{DescribeConfigsRequest, describe_configs_request::DescribeConfigsResource};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::kafka::cluster::{Cluster, Target};

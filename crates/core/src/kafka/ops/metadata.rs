@@ -2,8 +2,8 @@
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
-    BrokerId, DescribeClusterRequest, DescribeClusterResponse, MetadataRequest, MetadataResponse,
-    TopicName, metadata_request::MetadataRequestTopic,
+    BrokerId, DescribeClusterRequest, DescribeClusterResponse, MetadataRequest, MetadataResponse, TopicName,
+    metadata_request::MetadataRequestTopic,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -33,17 +33,15 @@ pub struct Partition {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Topic {
     pub name: String,
+    /// KIP-516 topic id (Produce v13+ and Fetch v13+ address topics by id).
+    pub id: uuid::Uuid,
     pub is_internal: bool,
     pub partitions: Vec<Partition>,
 }
 
 impl Topic {
     pub fn replication_factor(&self) -> usize {
-        self.partitions
-            .iter()
-            .map(|p| p.replicas.len())
-            .max()
-            .unwrap_or(0)
+        self.partitions.iter().map(|p| p.replicas.len()).max().unwrap_or(0)
     }
 
     pub fn partition(&self, id: i32) -> Option<&Partition> {
@@ -81,54 +79,36 @@ pub async fn fetch<C: Connect, R: Runtime>(
     topics: Topics<'_>,
     deadline: Deadline,
 ) -> Result<ClusterMetadata> {
-    let request = MetadataRequest::default()
-        .with_allow_auto_topic_creation(false)
-        .with_topics(match topics {
-            Topics::All => None,
-            Topics::None => Some(vec![]),
-            Topics::Named(names) => Some(
-                names
-                    .iter()
-                    .map(|n| {
-                        MetadataRequestTopic::default()
-                            .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
-                    })
-                    .collect(),
-            ),
-        });
+    let request = MetadataRequest::default().with_allow_auto_topic_creation(false).with_topics(match topics {
+        Topics::All => None,
+        Topics::None => Some(vec![]),
+        Topics::Named(names) => Some(
+            names
+                .iter()
+                .map(|n| MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from_string(n.clone())))))
+                .collect(),
+        ),
+    });
     let response = cluster.call(Target::Any, &request, deadline).await?;
     let meta = from_response(response)?;
     cluster.learn_brokers(
         meta.brokers
             .iter()
-            .filter_map(|b| {
-                Some(BrokerAddr {
-                    id: b.id,
-                    host: b.host.clone(),
-                    port: u16::try_from(b.port).ok()?,
-                })
-            })
+            .filter_map(|b| Some(BrokerAddr { id: b.id, host: b.host.clone(), port: u16::try_from(b.port).ok()? }))
             .collect(),
     );
     Ok(meta)
 }
 
 /// Metadata for one topic; `UnknownTopicOrPartition` when it does not exist.
-pub async fn topic<C: Connect, R: Runtime>(
-    cluster: &Cluster<C, R>,
-    name: &str,
-    deadline: Deadline,
-) -> Result<Topic> {
+pub async fn topic<C: Connect, R: Runtime>(cluster: &Cluster<C, R>, name: &str, deadline: Deadline) -> Result<Topic> {
     let names = [name.to_owned()];
     let meta = fetch(cluster, Topics::Named(&names), deadline).await?;
-    meta.topics
-        .into_iter()
-        .find(|t| t.name == name)
-        .ok_or_else(|| Error::Topic {
-            topic: name.to_owned(),
-            code: ResponseError::UnknownTopicOrPartition,
-            message: None,
-        })
+    meta.topics.into_iter().find(|t| t.name == name).ok_or_else(|| Error::Topic {
+        topic: name.to_owned(),
+        code: ResponseError::UnknownTopicOrPartition,
+        message: None,
+    })
 }
 
 pub fn from_response(response: MetadataResponse) -> Result<ClusterMetadata> {
@@ -147,11 +127,7 @@ pub fn from_response(response: MetadataResponse) -> Result<ClusterMetadata> {
     for t in response.topics {
         let name = t.name.map(|n| n.0.to_string()).unwrap_or_default();
         if let Some(code) = ResponseError::try_from_code(t.error_code) {
-            return Err(Error::Topic {
-                topic: name,
-                code,
-                message: None,
-            });
+            return Err(Error::Topic { topic: name, code, message: None });
         }
         let mut partitions: Vec<Partition> = t
             .partitions
@@ -165,18 +141,11 @@ pub fn from_response(response: MetadataResponse) -> Result<ClusterMetadata> {
             })
             .collect();
         partitions.sort_by_key(|p| p.id);
-        topics.push(Topic {
-            name,
-            is_internal: t.is_internal,
-            partitions,
-        });
+        topics.push(Topic { name, id: t.topic_id, is_internal: t.is_internal, partitions });
     }
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(ClusterMetadata {
-        cluster_id: response
-            .cluster_id
-            .map(|c| c.to_string())
-            .unwrap_or_default(),
+        cluster_id: response.cluster_id.map(|c| c.to_string()).unwrap_or_default(),
         controller_id: response.controller_id.0,
         brokers,
         topics,
@@ -192,14 +161,10 @@ pub async fn describe_cluster<C: Connect, R: Runtime>(
     cluster: &Cluster<C, R>,
     deadline: Deadline,
 ) -> Result<ClusterMetadata> {
-    let response: DescribeClusterResponse = cluster
-        .call(Target::Any, &DescribeClusterRequest::default(), deadline)
-        .await?;
+    let response: DescribeClusterResponse =
+        cluster.call(Target::Any, &DescribeClusterRequest::default(), deadline).await?;
     if let Some(code) = ResponseError::try_from_code(response.error_code) {
-        return Err(Error::Broker {
-            code,
-            message: response.error_message.map(|m| m.to_string()),
-        });
+        return Err(Error::Broker { code, message: response.error_message.map(|m| m.to_string()) });
     }
     let mut brokers: Vec<Broker> = response
         .brokers

@@ -47,27 +47,17 @@ pub async fn list<C: Connect, R: Runtime>(
         by_leader.entry(part.leader).or_default().push(p);
     }
     let calls = by_leader.into_iter().map(|(leader, parts)| {
-        let request = ListOffsetsRequest::default()
-            .with_replica_id((-1).into())
-            .with_topics(vec![
-                ListOffsetsTopic::default()
-                    .with_name(TopicName(StrBytes::from_string(topic.name.clone())))
-                    .with_partitions(
-                        parts
-                            .iter()
-                            .map(|&p| {
-                                ListOffsetsPartition::default()
-                                    .with_partition_index(p)
-                                    .with_timestamp(timestamp)
-                            })
-                            .collect(),
-                    ),
-            ]);
-        async move {
-            cluster
-                .call(Target::Broker(leader), &request, deadline)
-                .await
-        }
+        let request = ListOffsetsRequest::default().with_replica_id((-1).into()).with_topics(vec![
+            ListOffsetsTopic::default()
+                .with_name(TopicName(StrBytes::from_string(topic.name.clone())))
+                .with_partitions(
+                    parts
+                        .iter()
+                        .map(|&p| ListOffsetsPartition::default().with_partition_index(p).with_timestamp(timestamp))
+                        .collect(),
+                ),
+        ]);
+        async move { cluster.call(Target::Broker(leader), &request, deadline).await }
     });
     let mut out = BTreeMap::new();
     for response in join_all(calls).await {

@@ -78,14 +78,10 @@ pub async fn create<C: Connect, R: Runtime>(
         .with_timeout_ms(timeout_ms(cluster.runtime(), deadline))
         .with_validate_only(topic.validate_only);
     let response = cluster.call(Target::Any, &request, deadline).await?;
-    let result = response
-        .topics
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::Protocol {
-            broker: "controller".into(),
-            reason: "CreateTopics answered without a result".into(),
-        })?;
+    let result = response.topics.into_iter().next().ok_or_else(|| Error::Protocol {
+        broker: "controller".into(),
+        reason: "CreateTopics answered without a result".into(),
+    })?;
     if let Some(code) = ResponseError::try_from_code(result.error_code) {
         return Err(Error::Topic {
             topic: topic.name.clone(),
@@ -93,21 +89,12 @@ pub async fn create<C: Connect, R: Runtime>(
             message: result.error_message.map(|m| m.to_string()),
         });
     }
-    Ok(CreatedTopic {
-        partitions: result.num_partitions,
-        replication_factor: result.replication_factor,
-    })
+    Ok(CreatedTopic { partitions: result.num_partitions, replication_factor: result.replication_factor })
 }
 
-pub async fn delete<C: Connect, R: Runtime>(
-    cluster: &Cluster<C, R>,
-    topic: &str,
-    deadline: Deadline,
-) -> Result<()> {
+pub async fn delete<C: Connect, R: Runtime>(cluster: &Cluster<C, R>, topic: &str, deadline: Deadline) -> Result<()> {
     let request = DeleteTopicsRequest::default()
-        .with_topics(vec![
-            DeleteTopicState::default().with_name(Some(name(topic))),
-        ])
+        .with_topics(vec![DeleteTopicState::default().with_name(Some(name(topic)))])
         .with_topic_names(vec![name(topic)])
         .with_timeout_ms(timeout_ms(cluster.runtime(), deadline));
     let response = cluster.call(Target::Any, &request, deadline).await?;
@@ -135,7 +122,9 @@ pub async fn create_partitions<C: Connect, R: Runtime>(
         .with_topics(vec![
             CreatePartitionsTopic::default()
                 .with_name(name(topic))
-                .with_count(count),
+                .with_count(count)
+                // None: the controller places the new partitions (an empty list would mean "none given").
+                .with_assignments(None),
         ])
         .with_timeout_ms(timeout_ms(cluster.runtime(), deadline))
         .with_validate_only(validate_only);

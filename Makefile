@@ -1,0 +1,26 @@
+# kafka-rest-edge: the two commands are `make run` and `make test`; each installs what is missing.
+.PHONY: run test build tools serve stop unit e2e lint clean-state
+
+## run: broker (127.0.0.1:9092) + Redis + the component under wasmtime serve on 127.0.0.1:8082, in the foreground
+run:
+	@scripts/run.sh
+
+## test: lint, unit tests, then end-to-end tests against a real broker, Redis and wasmtime serve
+test:
+	@scripts/test.sh
+
+## build: the Spin component and the composed artifact for wasmtime (target/kafka-rest-edge.composed.wasm)
+build:
+	@scripts/build.sh
+
+## tools: wasmtime, wasm-tools and wac, built once into ~/.cache/kafka-rest-edge/tools
+tools:
+	@scripts/install-tools.sh all
+
+## serve PORT=<port>: one more host instance against the already running broker and Redis
+serve:
+	@PORT=$${PORT:-8083} scripts/serve.sh
+
+## stop: stop every broker and Redis the scripts started
+stop:
+	@scripts/kafka.sh stop all; scripts/redis.sh stop; KRE_REDIS_PORT=26379 KRE_RUN_DIR=.run/test scripts/redis.sh stop

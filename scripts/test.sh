@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, then
+#   1. builds the component and the composed artifact, checks the component against Spin 4.1's world;
+#   2. lint: rustfmt, clippy -D warnings (native and wasm32-wasip2);
+#   3. unit tests (native);
+#   4. starts a test broker (127.0.0.1:29092) and a test Redis (127.0.0.1:26379), runs the
+#      end-to-end tests (each spawns its own `wasmtime serve` hosts), then the 3-broker cluster tests;
+#   5. stops everything it started, whatever happened.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+cd "$here/.."
+export KRE_RUN_DIR_TEST="${KRE_RUN_DIR_TEST:-$PWD/.run/test}"
+step() { printf '\n== %s\n' "$*"; }
+
+cleanup() {
+  set +e
+  "$here/kafka.sh" stop test
+  "$here/kafka.sh" stop cluster
+  KRE_REDIS_PORT=26379 KRE_RUN_DIR="$KRE_RUN_DIR_TEST" "$here/redis.sh" stop
+  # Safety net: no host the tests spawned may outlive them.
+  pkill -f "wasmtime serve .*kafka-rest-edge.composed.wasm.*" 2>/dev/null
+  pkill -f "kafka-rest-edge.composed.wasm" -P $$ 2>/dev/null
+  true
+}
+trap cleanup EXIT INT TERM
+
+step "tools"
+"$here/install-tools.sh" all
+
+step "build"
+"$here/build.sh"
+
+step "Spin 4.1 compatibility (wasm-tools component targets --world http-trigger)"
+spin_wit="${KRE_SPIN_WIT:-$PWD/../shared/wit/spin-up-4.1.0}"
+if [ -d "$spin_wit" ]; then
+  wasm-tools component targets --world http-trigger "$spin_wit" target/wasm32-wasip2/release/kafka_rest_edge.wasm
+  echo "the component targets spin:up@4.1.0/http-trigger"
+elif [ -n "${CI:-}" ]; then
+  echo "Spin's WIT not found at $spin_wit (set KRE_SPIN_WIT)" >&2; exit 1
+else
+  echo "skipped: Spin's WIT not found at $spin_wit (set KRE_SPIN_WIT to check)"
+fi
+
+step "lint"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --features kre-core/native -q -- -D warnings
+cargo clippy --target wasm32-wasip2 -p kafka-rest-edge -p kre-kv-redis -p kre-wasi-tcp -q -- -D warnings
+
+step "unit tests"
+cargo test -q -p kre-core -p kre-kv-redis --lib
+
+step "services: test broker + test Redis"
+"$here/kafka.sh" start test
+KRE_REDIS_PORT=26379 KRE_RUN_DIR="$KRE_RUN_DIR_TEST" "$here/redis.sh" start
+
+export KRE_TEST_BOOTSTRAP=127.0.0.1:29092
+export KRE_TEST_REDIS=127.0.0.1:26379
+export KRE_WASMTIME="$KRE_TOOLS/bin/wasmtime"
+
+step "client tests (native core against the real broker)"
+cargo test -q -p kre-core --features native --test '*'
+
+step "end-to-end tests (HTTP → wasmtime serve → component → Kafka / Redis)"
+cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
+
+step "3-broker cluster tests"
+"$here/kafka.sh" start cluster
+KRE_TEST_CLUSTER=127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094 \
+  cargo test -q -p kafka-rest-edge --test 'cluster_*' -- --test-threads 1

@@ -1,0 +1,111 @@
+//! A native Kafka client for the tests (the project's own core over std sockets), to set up and
+//! check what the proxy reports independently of the proxy.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{ProduceRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kre_core::kafka::cluster::{ClientConfig, Cluster, Target};
+use kre_core::kafka::ops::{metadata, topics};
+use kre_core::kafka::resolve::HostMap;
+use kre_core::native::{NativeConnect, NativeRuntime, block_on};
+use kre_core::{Deadline, Runtime};
+
+pub struct Kafka {
+    pub cluster: Cluster<NativeConnect, NativeRuntime>,
+}
+
+impl Kafka {
+    pub fn new(bootstrap: &str) -> Kafka {
+        let config = ClientConfig {
+            bootstrap: bootstrap.split(',').map(String::from).collect(),
+            client_id: "kre-tests".into(),
+            host_map: HostMap::default(),
+            connect_timeout_ms: 5_000,
+        };
+        Kafka { cluster: Cluster::new(NativeConnect, NativeRuntime::default(), config) }
+    }
+
+    pub fn deadline(&self) -> Deadline {
+        Deadline::after(self.cluster.runtime(), 30_000)
+    }
+
+    pub fn describe(&self) -> metadata::ClusterMetadata {
+        block_on(metadata::describe_cluster(&self.cluster, self.deadline())).unwrap()
+    }
+
+    pub fn topic(&self, name: &str) -> metadata::Topic {
+        block_on(metadata::topic(&self.cluster, name, self.deadline())).unwrap()
+    }
+
+    pub fn create_topic(&self, name: &str, partitions: i32, replication: i16) {
+        let t = topics::NewTopic {
+            name: name.into(),
+            partitions: Some(partitions),
+            replication_factor: Some(replication),
+            ..Default::default()
+        };
+        block_on(topics::create(&self.cluster, &t, self.deadline())).unwrap();
+        // Wait until the topic's leaders are known to the broker answering metadata.
+        for _ in 0..100 {
+            if let Ok(t) = block_on(metadata::topic(&self.cluster, name, self.deadline())) {
+                if t.partitions.len() == partitions as usize && t.partitions.iter().all(|p| p.leader >= 0) {
+                    return;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("topic {name} did not become ready");
+    }
+
+    pub fn delete_topic(&self, name: &str) {
+        let _ = block_on(topics::delete(&self.cluster, name, self.deadline()));
+    }
+
+    /// Produces `values` (with keys `k<i>`) to one partition; returns the base offset.
+    pub fn produce(&self, topic: &str, partition: i32, values: &[&str]) -> i64 {
+        let meta = self.topic(topic);
+        let leader = meta.partition(partition).unwrap().leader;
+        let now = self.cluster.runtime().wall_ms();
+        let records: Vec<Record> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Record {
+                transactional: false,
+                control: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: -1,
+                timestamp: now,
+                key: Some(Bytes::from(format!("k{i}"))),
+                value: Some(Bytes::copy_from_slice(v.as_bytes())),
+                headers: Default::default(),
+                delete_horizon: false,
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            &records,
+            &RecordEncodeOptions { version: 2, compression: Compression::None },
+        )
+        .unwrap();
+        let request = ProduceRequest::default().with_acks(-1).with_timeout_ms(10_000).with_topic_data(vec![
+            TopicProduceData::default()
+                .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+                .with_topic_id(meta.id)
+                .with_partition_data(vec![
+                    PartitionProduceData::default().with_index(partition).with_records(Some(buf.freeze())),
+                ]),
+        ]);
+        let response = block_on(self.cluster.call(Target::Broker(leader), &request, self.deadline())).unwrap();
+        let p = &response.responses[0].partition_responses[0];
+        assert_eq!(p.error_code, 0, "produce failed: {p:?}");
+        p.base_offset
+    }
+}

@@ -1,0 +1,198 @@
+//! Shared by the end-to-end tests: the real wasm host (`wasmtime serve` running the composed
+//! component), a minimal HTTP/1.1 client, and the environment `make test` prepares
+//! (KRE_TEST_BOOTSTRAP: the test broker; KRE_TEST_REDIS: the test Redis).
+#![allow(dead_code, clippy::unwrap_used)]
+
+pub mod kafka;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the end-to-end tests through `make test`"))
+}
+
+pub fn bootstrap() -> String {
+    env("KRE_TEST_BOOTSTRAP")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `wasmtime serve` with the composed component; killed when dropped.
+pub struct Host {
+    child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Host {
+    /// Starts a host against the test broker and Redis, with `vars` (environment) on top.
+    pub fn start(vars: &[(&str, &str)]) -> Host {
+        let port = free_port();
+        let mut all: Vec<(String, String)> = vec![
+            ("KAFKA_BOOTSTRAP_SERVERS".into(), bootstrap()),
+            ("KRE_REDIS_ADDR".into(), env("KRE_TEST_REDIS")),
+            ("ADVERTISED_BASE_URL".into(), format!("http://127.0.0.1:{port}")),
+        ];
+        for (k, v) in vars {
+            all.retain(|(name, _)| name != k);
+            all.push(((*k).into(), (*v).into()));
+        }
+        Self::start_on(port, &all)
+    }
+
+    pub fn start_on(port: u16, vars: &[(String, String)]) -> Host {
+        let wasmtime = std::env::var("KRE_WASMTIME").unwrap_or_else(|_| "wasmtime".into());
+        let component = repo().join("target/kafka-rest-edge.composed.wasm");
+        let log = std::env::temp_dir().join(format!("kre-host-{port}.log"));
+        let mut cmd = Command::new(wasmtime);
+        cmd.args(["serve", "-Scli", "-Sinherit-network", "-Sallow-ip-name-lookup", "--addr"])
+            .arg(format!("127.0.0.1:{port}"));
+        for (k, v) in vars {
+            cmd.arg("--env").arg(format!("{k}={v}"));
+        }
+        let out = std::fs::File::create(&log).unwrap();
+        let child = cmd
+            .arg(&component)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("wasmtime on PATH (make test installs it)");
+        let host = Host { child, port, log };
+        host.wait_ready();
+        host
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("host on port {} did not start: {}", self.port, std::fs::read_to_string(&self.log).unwrap_or_default());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        request(self.port, "GET", path, &[], None)
+    }
+
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+        request(self.port, method, path, headers, body)
+    }
+
+    /// A JSON request with `Content-Type: application/json`.
+    pub fn json(&self, method: &str, path: &str, body: &Value) -> Reply {
+        let bytes = serde_json::to_vec(body).unwrap();
+        request(self.port, method, path, &[("content-type", "application/json")], Some(&bytes))
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// Asserts the reference's error shape with this status and error_code.
+    pub fn assert_error(&self, status: u16, code: u64) -> String {
+        let v = self.json();
+        assert_eq!(self.status, status, "status; body {v}");
+        assert_eq!(v["error_code"].as_u64(), Some(code), "error_code; body {v}");
+        let msg = v["message"].as_str().unwrap_or_else(|| panic!("message missing: {v}")).to_owned();
+        assert!(!msg.is_empty());
+        msg
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection (`Connection: close`), chunked bodies decoded.
+pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        req.push_str(&format!("Content-Length: {}\r\n", b.len()));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    if let Some(b) = body {
+        s.write_all(b).unwrap();
+    }
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    parse_reply(&raw)
+}
+
+fn parse_reply(raw: &[u8]) -> Reply {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+        body = dechunk(&body);
+    }
+    Reply { status, headers, body }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = data.windows(2).position(|w| w == b"\r\n") else { return out };
+        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..end]).split(';').next().unwrap().trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 2 + size + 2..];
+    }
+}
+
+/// A name no earlier run used (the test broker keeps its data between runs).
+pub fn unique(prefix: &str) -> String {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{:x}-{}", n % (1u128 << 48), std::process::id())
+}

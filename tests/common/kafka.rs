@@ -75,12 +75,14 @@ impl Kafka {
             .map(|(i, v)| Record {
                 transactional: false,
                 control: false,
-                partition_leader_epoch: 0,
+                partition_leader_epoch: -1,
                 producer_id: -1,
                 producer_epoch: -1,
                 timestamp_type: TimestampType::Creation,
                 offset: i as i64,
-                sequence: -1,
+                // kafka-protocol starts a new batch unless offset - sequence is constant; base sequence
+                // -1 (not idempotent) then means sequence = offset - 1.
+                sequence: i as i32 - 1,
                 timestamp: now,
                 key: Some(Bytes::from(format!("k{i}"))),
                 value: Some(Bytes::copy_from_slice(v.as_bytes())),

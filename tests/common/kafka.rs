@@ -50,10 +50,11 @@ impl Kafka {
         block_on(topics::create(&self.cluster, &t, self.deadline())).unwrap();
         // Wait until the topic's leaders are known to the broker answering metadata.
         for _ in 0..100 {
-            if let Ok(t) = block_on(metadata::topic(&self.cluster, name, self.deadline())) {
-                if t.partitions.len() == partitions as usize && t.partitions.iter().all(|p| p.leader >= 0) {
-                    return;
-                }
+            if let Ok(t) = block_on(metadata::topic(&self.cluster, name, self.deadline()))
+                && t.partitions.len() == partitions as usize
+                && t.partitions.iter().all(|p| p.leader >= 0)
+            {
+                return;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }

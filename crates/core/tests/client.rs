@@ -145,11 +145,12 @@ fn topic_admin_and_offsets_round_trip() {
 
     let mut topic = None;
     for _ in 0..50 {
-        if let Ok(t) = block_on(metadata::topic(&c, &name, d)) {
-            if t.partitions.iter().all(|p| p.leader >= 0) && t.partitions.len() == 2 {
-                topic = Some(t);
-                break;
-            }
+        if let Ok(t) = block_on(metadata::topic(&c, &name, d))
+            && t.partitions.iter().all(|p| p.leader >= 0)
+            && t.partitions.len() == 2
+        {
+            topic = Some(t);
+            break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }

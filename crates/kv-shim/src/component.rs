@@ -168,12 +168,11 @@ async fn scan(prefix: &str) -> Result<Vec<String>, String> {
             return Err("unexpected SCAN reply".into());
         };
         for k in batch {
-            if let Value::Bulk(Some(k)) = k {
-                if let Ok(k) = String::from_utf8(k) {
-                    if let Some(stripped) = k.strip_prefix(prefix) {
-                        keys.push(stripped.to_owned());
-                    }
-                }
+            if let Value::Bulk(Some(k)) = k
+                && let Ok(k) = String::from_utf8(k)
+                && let Some(stripped) = k.strip_prefix(prefix)
+            {
+                keys.push(stripped.to_owned());
             }
         }
         if next == b"0" {

@@ -97,7 +97,7 @@ fn parse_at(buf: &[u8], at: usize, depth: usize) -> Result<Option<(Value, usize)
             if n == -1 {
                 return Ok(Some((Value::Array(None), next)));
             }
-            if n < 0 || n > MAX_BULK {
+            if !(0..=MAX_BULK).contains(&n) {
                 return Err(format!("invalid array length {n}"));
             }
             let mut items = Vec::with_capacity((n as usize).min(1024));

@@ -28,10 +28,10 @@ fn partition_view(links: &Links, topic: &str, p: &Partition) -> Value {
         }),
     );
     // No leader (offline partition): the OpenAPI document makes `leader` optional.
-    if p.leader >= 0 {
-        if let Value::Object(map) = &mut v {
-            map.insert("leader".into(), links.related(&format!("{base}/replicas/{}", p.leader)));
-        }
+    if p.leader >= 0
+        && let Value::Object(map) = &mut v
+    {
+        map.insert("leader".into(), links.related(&format!("{base}/replicas/{}", p.leader)));
     }
     v
 }

@@ -166,3 +166,62 @@ fn topic_admin_and_offsets_round_trip() {
     block_on(topics::delete(&c, &name, d)).unwrap();
     let _ = c.runtime().wall_ms();
 }
+
+/// Records the broker's response frames as golden bytes for the unit tests
+/// (`KRE_CAPTURE_GOLDEN=crates/core/tests/golden`); otherwise checks the capture path still works.
+#[test]
+fn capture_golden_frames() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use kafka_protocol::messages::{DescribeClusterRequest, TopicName, metadata_request::MetadataRequestTopic};
+    use kafka_protocol::protocol::StrBytes;
+    use kre_core::kafka::Stream;
+
+    struct Recording<S> {
+        inner: S,
+        log: Rc<RefCell<Vec<u8>>>,
+    }
+    impl<S: Stream> Stream for Recording<S> {
+        async fn write_all(&mut self, data: Vec<u8>) -> std::io::Result<()> {
+            self.inner.write_all(data).await
+        }
+        async fn read_some(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+            let start = buf.len();
+            let n = self.inner.read_some(buf).await?;
+            self.log.borrow_mut().extend_from_slice(&buf[start..]);
+            Ok(n)
+        }
+    }
+
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let addr = bootstrap().parse().unwrap();
+    let (mv, dv) = block_on(async {
+        let inner = NativeConnect.connect(addr).await.unwrap();
+        let mut conn =
+            Connection::handshake(Recording { inner, log: log.clone() }, "golden".into(), "kre-golden").await.unwrap();
+        let mv = conn.version_for::<MetadataRequest>().unwrap();
+        let request = MetadataRequest::default().with_topics(Some(vec![
+            MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from_static_str("kre-golden-missing")))),
+        ]));
+        conn.call(&request).await.unwrap();
+        let dv = conn.version_for::<DescribeClusterRequest>().unwrap();
+        conn.call(&DescribeClusterRequest::default()).await.unwrap();
+        (mv, dv)
+    });
+    // Split the recorded bytes into frames (4-byte big-endian length, then the frame).
+    let bytes = log.borrow().clone();
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at + 4 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        frames.push(bytes[at + 4..at + 4 + len].to_vec());
+        at += 4 + len;
+    }
+    assert_eq!(frames.len(), 3, "ApiVersions, Metadata, DescribeCluster");
+    if let Ok(dir) = std::env::var("KRE_CAPTURE_GOLDEN") {
+        std::fs::write(format!("{dir}/api_versions_v3.bin"), &frames[0]).unwrap();
+        std::fs::write(format!("{dir}/metadata_v{mv}.bin"), &frames[1]).unwrap();
+        std::fs::write(format!("{dir}/describe_cluster_v{dv}.bin"), &frames[2]).unwrap();
+    }
+}

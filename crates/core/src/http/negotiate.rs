@@ -145,3 +145,20 @@ mod tests {
         assert_eq!(media_type("Application/JSON; charset=utf-8"), "application/json");
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Any Accept header: one of the offers or a 406, never a panic.
+        #[test]
+        fn negotiation_never_panics(accept in "[ -~]{0,120}") {
+            match negotiate(Some(&accept), V2_OFFERS) {
+                Ok(t) => prop_assert!(V2_OFFERS.iter().any(|o| o.media == t)),
+                Err(e) => prop_assert_eq!(e.status, 406),
+            }
+        }
+    }
+}

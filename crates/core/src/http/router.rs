@@ -185,3 +185,27 @@ mod tests {
         assert_eq!(percent_decode("%ff"), None);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Any path and method: a route, a 404/405/400 error, never a panic.
+        #[test]
+        fn routing_never_panics(path in "/[ -~]{0,80}", m in prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"])) {
+            let method = Method::from_bytes(m.as_bytes()).expect("method");
+            match route(&method, &path) {
+                Ok(_) => {}
+                Err(e) => prop_assert!(matches!(e.status, 400 | 404 | 405)),
+            }
+        }
+
+        #[test]
+        fn percent_decoding_round_trips(s in "\\PC{0,40}") {
+            let encoded: String = s.bytes().map(|b| format!("%{b:02X}")).collect();
+            prop_assert_eq!(percent_decode(&encoded), Some(s));
+        }
+    }
+}

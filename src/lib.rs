@@ -8,10 +8,13 @@
 mod host;
 
 use std::cell::RefCell;
+use std::convert::Infallible;
 use std::rc::Rc;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use http_body::Frame;
+use http_body_util::{Either, Full, StreamBody};
 use kre_core::http::negotiate::JSON;
 use kre_core::{ApiError, App};
 use spin_sdk::http::body::IncomingBodyExt;
@@ -46,10 +49,17 @@ async fn handle(request: Request) -> impl IntoResponse {
         Err(e) => kre_core::http::Response::error(&e, JSON),
     };
     let mut builder = http::Response::builder().status(response.status);
-    if !response.body.is_empty() || response.status != 204 {
+    if !response.body.is_empty() || response.stream.is_some() || response.status != 204 {
         builder = builder.header(http::header::CONTENT_TYPE, response.content_type);
     }
-    builder.body(http_body_util::Full::new(Bytes::from(response.body)))
+    let body = match response.stream {
+        // Streamed as the core produces it (v3 streaming produce: one delivery report per record).
+        Some(chunks) => {
+            Either::Right(StreamBody::new(chunks.map(|c| Ok::<_, Infallible>(Frame::data(Bytes::from(c))))))
+        }
+        None => Either::Left(Full::new(Bytes::from(response.body))),
+    };
+    builder.body(body)
 }
 
 /// Reads the body (refusing more than `limit` bytes) and keeps what the core needs.
@@ -57,12 +67,18 @@ async fn into_core(request: Request, limit: usize) -> Result<kre_core::http::Req
     let (parts, body) = request.into_parts();
     let mut stream = body.stream();
     let mut buf = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Cannot read the request body: {e:?}")))?;
-        if buf.len() + chunk.len() > limit {
-            return Err(ApiError::payload_too_large(limit));
+    let mut body_stream: Option<kre_core::http::BodyStream> = None;
+    if kre_core::http::router::streams_body(&parts.method, parts.uri.path()) {
+        // Handed over unread: the route consumes it while it answers.
+        body_stream = Some(Box::pin(stream.map(|chunk| chunk.map_err(|e| format!("{e:?}")))));
+    } else {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Cannot read the request body: {e:?}")))?;
+            if buf.len() + chunk.len() > limit {
+                return Err(ApiError::payload_too_large(limit));
+            }
+            buf.extend_from_slice(&chunk);
         }
-        buf.extend_from_slice(&chunk);
     }
     let scheme = parts.uri.scheme_str().unwrap_or("http").to_owned();
     let authority = parts
@@ -77,6 +93,7 @@ async fn into_core(request: Request, limit: usize) -> Result<kre_core::http::Req
         query: parts.uri.query().map(str::to_owned),
         headers: parts.headers,
         body: Bytes::from(buf),
+        body_stream: RefCell::new(body_stream),
         origin: format!("{scheme}://{authority}"),
     })
 }

@@ -112,3 +112,81 @@ impl Kafka {
         p.base_offset
     }
 }
+
+/// A record as read back from the broker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Read {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    pub timestamp: i64,
+    pub compression: kafka_protocol::records::Compression,
+}
+
+impl Kafka {
+    /// Every record of `partition` from offset 0 up to the high watermark.
+    pub fn read_partition(&self, topic: &str, partition: i32) -> Vec<Read> {
+        use kafka_protocol::messages::FetchRequest;
+        use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+        let meta = self.topic(topic);
+        let leader = meta.partition(partition).unwrap().leader;
+        let mut out = Vec::new();
+        let mut offset = 0i64;
+        loop {
+            let request = FetchRequest::default()
+                .with_replica_id((-1).into())
+                .with_max_wait_ms(100)
+                .with_min_bytes(1)
+                .with_max_bytes(8 << 20)
+                .with_isolation_level(0)
+                .with_session_epoch(-1)
+                .with_topics(vec![
+                    FetchTopic::default()
+                        .with_topic(TopicName(StrBytes::from_string(topic.to_owned())))
+                        .with_topic_id(meta.id)
+                        .with_partitions(vec![
+                            FetchPartition::default()
+                                .with_partition(partition)
+                                .with_fetch_offset(offset)
+                                .with_current_leader_epoch(-1)
+                                .with_last_fetched_epoch(-1)
+                                .with_log_start_offset(-1)
+                                .with_partition_max_bytes(4 << 20),
+                        ]),
+                ]);
+            let response = block_on(self.cluster.call(Target::Broker(leader), &request, self.deadline())).unwrap();
+            assert_eq!(response.error_code, 0);
+            let p = &response.responses[0].partitions[0];
+            assert_eq!(p.error_code, 0, "fetch error");
+            let sets = kre_core::kafka::compression::decode_batches(p.records.clone().unwrap_or_default()).unwrap();
+            for set in sets {
+                for r in set.records {
+                    if r.offset < offset || r.control {
+                        continue;
+                    }
+                    offset = r.offset + 1;
+                    out.push(Read {
+                        partition,
+                        offset: r.offset,
+                        key: r.key.map(|b| b.to_vec()),
+                        value: r.value.map(|b| b.to_vec()),
+                        headers: r.headers.into_iter().map(|(k, v)| (k.to_string(), v.map(|b| b.to_vec()))).collect(),
+                        timestamp: r.timestamp,
+                        compression: set.compression,
+                    });
+                }
+            }
+            if offset >= p.high_watermark {
+                return out;
+            }
+        }
+    }
+
+    /// Every record of every partition, by partition then offset.
+    pub fn read_all(&self, topic: &str) -> Vec<Read> {
+        let n = self.topic(topic).partitions.len() as i32;
+        (0..n).flat_map(|p| self.read_partition(topic, p)).collect()
+    }
+}

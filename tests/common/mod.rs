@@ -196,3 +196,100 @@ pub fn unique(prefix: &str) -> String {
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}-{:x}-{}", n % (1u128 << 48), std::process::id())
 }
+
+/// A chunked (streaming) request held open: send chunks, read what the server already answered.
+pub struct Streaming {
+    stream: TcpStream,
+    raw: Vec<u8>,
+    body_start: Option<usize>,
+}
+
+impl Streaming {
+    pub fn open(port: u16, path: &str) -> Streaming {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        Streaming { stream, raw: Vec::new(), body_start: None }
+    }
+
+    pub fn send(&mut self, data: &[u8]) {
+        self.stream.write_all(format!("{:x}\r\n", data.len()).as_bytes()).unwrap();
+        self.stream.write_all(data).unwrap();
+        self.stream.write_all(b"\r\n").unwrap();
+    }
+
+    /// Reads until `want` delivery reports (newline-terminated JSON) arrived, or `timeout`.
+    pub fn reports_within(&mut self, want: usize, timeout: Duration) -> Vec<Value> {
+        let end = Instant::now() + timeout;
+        loop {
+            let reports = self.reports();
+            if reports.len() >= want || Instant::now() >= end {
+                return reports;
+            }
+            self.stream.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+            let mut buf = [0u8; 65536];
+            match self.stream.read(&mut buf) {
+                Ok(0) => return self.reports(),
+                Ok(n) => self.raw.extend_from_slice(&buf[..n]),
+                Err(_) => {}
+            }
+        }
+    }
+
+    fn reports(&mut self) -> Vec<Value> {
+        if self.body_start.is_none() {
+            self.body_start = self.raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4);
+        }
+        let Some(start) = self.body_start else { return vec![] };
+        let body = dechunk_partial(&self.raw[start..]);
+        body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect()
+    }
+
+    /// Ends the request body and reads the rest of the answer.
+    pub fn finish(mut self) -> (u16, Vec<Value>) {
+        self.stream.write_all(b"0\r\n\r\n").unwrap();
+        self.stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+        let mut rest = Vec::new();
+        self.stream.read_to_end(&mut rest).unwrap();
+        self.raw.extend_from_slice(&rest);
+        let status = String::from_utf8_lossy(&self.raw[..12.min(self.raw.len())])
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, self.reports())
+    }
+}
+
+/// Decodes the complete chunks of a chunked body received so far.
+fn dechunk_partial(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = data.windows(2).position(|w| w == b"\r\n") else { return out };
+        let Ok(size) =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..end]).split(';').next().unwrap().trim(), 16)
+        else {
+            return out;
+        };
+        if size == 0 || data.len() < end + 2 + size {
+            return out;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[(end + 4 + size).min(data.len())..];
+    }
+}
+
+pub fn b64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+    }
+    out
+}

@@ -2,6 +2,7 @@
 //! pipeline (route → negotiate → handler → response, errors mapped once).
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
@@ -19,13 +20,17 @@ pub struct App<C: Connect, R: Runtime, K: KvStore> {
     pub config: Config,
     pub cluster: Cluster<C, R>,
     pub kv: K,
+    /// Topic metadata reused by the produce path.
+    pub topics: crate::kafka::ops::metadata::TopicCache,
+    /// Round robin for unkeyed records.
+    pub spread: crate::kafka::ops::produce::RoundRobin,
     /// The cluster id never changes for a bootstrap list; cached for v3 path checks.
     cluster_id: RefCell<Option<String>>,
 }
 
 /// What a handler gets: the app, the request, its path parameters, the negotiated type, the deadline.
 pub struct Ctx<'a, C: Connect, R: Runtime, K: KvStore> {
-    pub app: &'a App<C, R, K>,
+    pub app: &'a Rc<App<C, R, K>>,
     pub req: &'a Request,
     pub params: Vec<String>,
     pub content_type: &'static str,
@@ -69,7 +74,15 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
             host_map: config.host_map.clone(),
             connect_timeout_ms: config.connect_timeout_ms,
         };
-        App { cluster: Cluster::new(connect, rt, client), config, kv, cluster_id: RefCell::new(None) }
+        let spread = crate::kafka::ops::produce::RoundRobin::seeded(rt.random_u64() as u32);
+        App {
+            cluster: Cluster::new(connect, rt, client),
+            config,
+            kv,
+            topics: Default::default(),
+            spread,
+            cluster_id: RefCell::new(None),
+        }
     }
 
     pub async fn cluster_id(&self, deadline: Deadline) -> ApiResult<String> {
@@ -85,7 +98,18 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
         *self.cluster_id.borrow_mut() = Some(id.to_owned());
     }
 
-    pub async fn handle(&self, req: Request) -> Response {
+    /// The produce options from configuration.
+    pub fn produce_options(&self) -> crate::kafka::ops::produce::ProduceOptions {
+        crate::kafka::ops::produce::ProduceOptions {
+            acks: self.config.producer_acks,
+            compression: self.config.producer_compression,
+            metadata_max_age_ms: self.config.metadata_max_age_ms,
+        }
+    }
+}
+
+impl<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static> App<C, R, K> {
+    pub async fn handle(self: &Rc<Self>, req: Request) -> Response {
         let api = router::api_of(&req.path);
         let error_type = match api {
             Api::V2 => V2_JSON,
@@ -115,7 +139,10 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
     }
 }
 
-async fn dispatch<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, route: Route) -> ApiResult<Response> {
+async fn dispatch<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
+    ctx: &Ctx<'_, C, R, K>,
+    route: Route,
+) -> ApiResult<Response> {
     match route {
         Route::V2Topics => v2::topics::list(ctx).await,
         Route::V2Topic => v2::topics::get(ctx).await,
@@ -123,6 +150,8 @@ async fn dispatch<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, ro
         Route::V2Partition => v2::partitions::get(ctx).await,
         Route::V2PartitionOffsets => v2::partitions::offsets(ctx).await,
         Route::V2Brokers => v2::brokers::list(ctx).await,
+        Route::V2Produce => v2::produce::to_topic(ctx).await,
+        Route::V2ProducePartition => v2::produce::to_partition(ctx).await,
         Route::V2CreateConsumer => v2::consumers::create(ctx).await,
         Route::V2DeleteConsumer => v2::consumers::delete(ctx).await,
         Route::Clusters => v3::clusters::list(ctx).await,
@@ -136,5 +165,7 @@ async fn dispatch<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, ro
         Route::UpdateTopic => v3::topics::update(ctx).await,
         Route::Partitions => v3::partitions::list(ctx).await,
         Route::Partition => v3::partitions::get(ctx).await,
+        Route::ProduceRecords => v3::records::produce(ctx).await,
+        Route::ProduceBatch => v3::records::produce_batch(ctx).await,
     }
 }

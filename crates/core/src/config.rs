@@ -13,6 +13,9 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("advertised_base_url", ""),
     ("max_request_bytes", "67108864"),
     ("kv_store", "default"),
+    ("producer_acks", "all"),
+    ("producer_compression", "none"),
+    ("kafka_metadata_max_age_ms", "10000"),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +31,11 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Label of the key-value store (Spin `key_value_stores`).
     pub kv_store: String,
+    /// Produce acks: -1 (all in-sync replicas), 0, 1.
+    pub producer_acks: i16,
+    pub producer_compression: kafka_protocol::records::Compression,
+    /// How long topic metadata is reused by the produce path.
+    pub metadata_max_age_ms: u64,
 }
 
 impl Default for Config {
@@ -44,6 +52,9 @@ impl Default for Config {
                 advertised_base_url: None,
                 max_request_bytes: 64 << 20,
                 kv_store: "default".into(),
+                producer_acks: -1,
+                producer_compression: kafka_protocol::records::Compression::None,
+                metadata_max_age_ms: 10_000,
             },
         }
     }
@@ -85,6 +96,15 @@ impl Config {
             advertised_base_url: (!base.is_empty()).then(|| base.trim_end_matches('/').to_owned()),
             max_request_bytes: usize::try_from(number("max_request_bytes")?).unwrap_or(usize::MAX),
             kv_store: get("kv_store"),
+            producer_acks: match get("producer_acks").as_str() {
+                "all" | "-1" => -1,
+                "1" => 1,
+                "0" => 0,
+                other => return Err(format!("producer_acks: '{other}' is not all, 1 or 0")),
+            },
+            producer_compression: crate::kafka::compression::parse(&get("producer_compression"))
+                .map_err(|e| format!("producer_compression: {e}"))?,
+            metadata_max_age_ms: number("kafka_metadata_max_age_ms")?,
         })
     }
 }
@@ -124,5 +144,11 @@ mod tests {
         assert!(e.contains("kafka_request_timeout_ms"), "{e}");
         let e = Config::from_lookup(|n| (n == "kafka_bootstrap_servers").then(|| "nohost".into())).expect_err("bad");
         assert!(e.contains("kafka_bootstrap_servers"), "{e}");
+        let e = Config::from_lookup(|n| (n == "producer_acks").then(|| "most".into())).expect_err("bad");
+        assert!(e.contains("producer_acks"), "{e}");
+        let e = Config::from_lookup(|n| (n == "producer_compression").then(|| "brotli".into())).expect_err("bad");
+        assert!(e.contains("producer_compression"), "{e}");
+        let c = Config::from_lookup(|n| (n == "producer_compression").then(|| "zstd".into())).expect("zstd");
+        assert_eq!(c.producer_compression, kafka_protocol::records::Compression::Zstd);
     }
 }

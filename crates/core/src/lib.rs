@@ -8,12 +8,14 @@
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod formats;
 pub mod http;
 pub mod kafka;
 #[cfg(feature = "native")]
 pub mod native;
 pub mod runtime;
 pub mod state;
+pub mod time;
 pub mod v2;
 pub mod v3;
 pub mod validate;

@@ -1,21 +1,35 @@
 //! The HTTP face of the core: request/response types the host converts to and from, the route
 //! table, content negotiation. Errors become responses in [`crate::error`] only.
 
+pub mod json_stream;
 pub mod negotiate;
 pub mod router;
 
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
+use futures::Stream;
 
 use crate::error::ApiError;
 
-#[derive(Clone, Debug)]
+/// A request body arriving in pieces (routes that stream, see [`router::streams_body`]).
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, String>>>>;
+
+/// A response body produced in pieces, while the request may still be arriving.
+pub type ChunkStream = Pin<Box<dyn Stream<Item = Vec<u8>>>>;
+
 pub struct Request {
     pub method: http::Method,
     /// Raw (still percent-encoded) path.
     pub path: String,
     pub query: Option<String>,
     pub headers: http::HeaderMap,
+    /// The whole body, for routes that do not stream.
     pub body: Bytes,
+    /// The body as it arrives, for routes that stream (taken once by the handler).
+    pub body_stream: RefCell<Option<BodyStream>>,
     /// `scheme://authority` the client used, for links when no base URL is configured.
     pub origin: String,
 }
@@ -34,27 +48,81 @@ impl Request {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
     pub content_type: String,
     pub body: Vec<u8>,
+    /// When set, the body is this stream (and `body` is empty).
+    pub stream: Option<ChunkStream>,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .field("streaming", &self.stream.is_some())
+            .finish()
+    }
 }
 
 impl Response {
     pub fn json(status: u16, content_type: &str, value: &impl serde::Serialize) -> Self {
         match serde_json::to_vec(value) {
-            Ok(body) => Response { status, content_type: content_type.to_owned(), body },
+            Ok(body) => Response { status, content_type: content_type.to_owned(), body, stream: None },
             Err(e) => Response::error(&ApiError::internal(format!("cannot encode the response: {e}")), content_type),
         }
     }
 
     pub fn empty(status: u16, content_type: &str) -> Self {
-        Response { status, content_type: content_type.to_owned(), body: Vec::new() }
+        Response { status, content_type: content_type.to_owned(), body: Vec::new(), stream: None }
+    }
+
+    pub fn streaming(status: u16, content_type: &str, stream: ChunkStream) -> Self {
+        Response { status, content_type: content_type.to_owned(), body: Vec::new(), stream: Some(stream) }
     }
 
     /// An error as the reference shows it, in the content type of the API that failed.
     pub fn error(err: &ApiError, content_type: &str) -> Self {
-        Response { status: err.status, content_type: content_type.to_owned(), body: err.body() }
+        Response { status: err.status, content_type: content_type.to_owned(), body: err.body(), stream: None }
+    }
+
+    /// The whole body, draining a stream if there is one (tests and non-streaming hosts).
+    pub async fn collect(mut self) -> Vec<u8> {
+        use futures::StreamExt;
+        if let Some(mut s) = self.stream.take() {
+            while let Some(chunk) = s.next().await {
+                self.body.extend_from_slice(&chunk);
+            }
+        }
+        self.body
+    }
+}
+
+/// A stream that also drives the future producing its items: the producer pushes into a channel,
+/// the host pulls from this stream, and no spawn is needed.
+pub struct Driven<F: std::future::Future<Output = ()>> {
+    driver: Option<Pin<Box<F>>>,
+    items: futures::channel::mpsc::Receiver<Vec<u8>>,
+}
+
+impl<F: std::future::Future<Output = ()>> Driven<F> {
+    pub fn new(driver: F, items: futures::channel::mpsc::Receiver<Vec<u8>>) -> Self {
+        Driven { driver: Some(Box::pin(driver)), items }
+    }
+}
+
+impl<F: std::future::Future<Output = ()>> Stream for Driven<F> {
+    type Item = Vec<u8>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<u8>>> {
+        if let Some(d) = self.driver.as_mut()
+            && d.as_mut().poll(cx).is_ready()
+        {
+            self.driver = None;
+        }
+        // The driver holds the sender: once it is done, the channel ends after its last item.
+        Pin::new(&mut self.items).poll_next(cx)
     }
 }

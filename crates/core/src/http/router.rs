@@ -21,6 +21,8 @@ pub enum Route {
     V2Partition,
     V2PartitionOffsets,
     V2Brokers,
+    V2Produce,
+    V2ProducePartition,
     V2CreateConsumer,
     V2DeleteConsumer,
     // v3
@@ -35,6 +37,8 @@ pub enum Route {
     UpdateTopic,
     Partitions,
     Partition,
+    ProduceRecords,
+    ProduceBatch,
 }
 
 impl Route {
@@ -46,6 +50,8 @@ impl Route {
             | Route::V2Partition
             | Route::V2PartitionOffsets
             | Route::V2Brokers
+            | Route::V2Produce
+            | Route::V2ProducePartition
             | Route::V2CreateConsumer
             | Route::V2DeleteConsumer => Api::V2,
             _ => Api::V3,
@@ -56,8 +62,10 @@ impl Route {
 const TABLE: &[(Method, &str, Route)] = &[
     (Method::GET, "/topics", Route::V2Topics),
     (Method::GET, "/topics/{topic}", Route::V2Topic),
+    (Method::POST, "/topics/{topic}", Route::V2Produce),
     (Method::GET, "/topics/{topic}/partitions", Route::V2Partitions),
     (Method::GET, "/topics/{topic}/partitions/{partition}", Route::V2Partition),
+    (Method::POST, "/topics/{topic}/partitions/{partition}", Route::V2ProducePartition),
     (Method::GET, "/topics/{topic}/partitions/{partition}/offsets", Route::V2PartitionOffsets),
     (Method::GET, "/brokers", Route::V2Brokers),
     (Method::POST, "/consumers/{group}", Route::V2CreateConsumer),
@@ -73,7 +81,15 @@ const TABLE: &[(Method, &str, Route)] = &[
     (Method::PATCH, "/v3/clusters/{cluster}/topics/{topic}", Route::UpdateTopic),
     (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions", Route::Partitions),
     (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}", Route::Partition),
+    (Method::POST, "/v3/clusters/{cluster}/topics/{topic}/records", Route::ProduceRecords),
+    (Method::POST, "/v3/clusters/{cluster}/topics/{topic}/records:batch", Route::ProduceBatch),
 ];
+
+/// Whether the route at `method` + `path` reads its body as a stream (the host then must not
+/// buffer it: v3 streaming produce may run for as long as the client keeps sending).
+pub fn streams_body(method: &Method, path: &str) -> bool {
+    matches!(route(method, path), Ok(Matched { route: Route::ProduceRecords, .. }))
+}
 
 /// A matched route and its path parameters (percent-decoded, in pattern order).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use kafka_protocol::ResponseError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot resolve broker host '{host}': {reason}")]
     Resolve { host: String, reason: String },
@@ -74,5 +74,13 @@ pub fn check(code: i16) -> std::result::Result<(), ResponseError> {
     match ResponseError::try_from_code(code) {
         None => Ok(()),
         Some(e) => Err(e),
+    }
+}
+
+/// A per-topic result of an admin response as `Error::Topic` with the broker's message.
+pub fn check_topic(topic: &str, code: i16, message: Option<&str>) -> Result<()> {
+    match ResponseError::try_from_code(code) {
+        None => Ok(()),
+        Some(code) => Err(Error::Topic { topic: topic.to_owned(), code, message: message.map(str::to_owned) }),
     }
 }

@@ -6,9 +6,11 @@
 //! Wire format: <https://kafka.apache.org/protocol>.
 
 pub mod cluster;
+pub mod compression;
 pub mod connection;
 pub mod error;
 pub mod ops;
+pub mod partitioner;
 pub mod resolve;
 pub mod transport;
 

@@ -3,6 +3,7 @@
 pub mod brokers;
 pub mod consumers;
 pub mod partitions;
+pub mod produce;
 pub mod topics;
 
 use serde::Serialize;

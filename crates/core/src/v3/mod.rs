@@ -4,6 +4,7 @@
 pub mod brokers;
 pub mod clusters;
 pub mod partitions;
+pub mod records;
 pub mod topics;
 
 use serde_json::{Map, Value, json};

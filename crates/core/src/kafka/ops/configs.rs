@@ -1,11 +1,10 @@
 //! Config descriptions: DescribeConfigs (key 32, KIP-226 sources).
 
-use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{DescribeConfigsRequest, describe_configs_request::DescribeConfigsResource};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::kafka::cluster::{Cluster, Target};
-use crate::kafka::error::{Error, Result};
+use crate::kafka::error::{Result, check_topic};
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 
@@ -39,13 +38,7 @@ pub async fn describe_topic<C: Connect, R: Runtime>(
     let response = cluster.call(Target::Any, &request, deadline).await?;
     let mut out = Vec::new();
     for result in response.results {
-        if let Some(code) = ResponseError::try_from_code(result.error_code) {
-            return Err(Error::Topic {
-                topic: topic.to_owned(),
-                code,
-                message: result.error_message.map(|m| m.to_string()),
-            });
-        }
+        check_topic(topic, result.error_code, result.error_message.as_deref())?;
         out.extend(result.configs.into_iter().map(|c| ConfigEntry {
             name: c.name.to_string(),
             value: c.value.map(|v| v.to_string()),

@@ -3,4 +3,5 @@
 pub mod configs;
 pub mod metadata;
 pub mod offsets;
+pub mod produce;
 pub mod topics;

@@ -1,7 +1,6 @@
 //! Topic administration: CreateTopics (key 19, KIP-464 defaults), DeleteTopics (key 20),
 //! CreatePartitions (key 37). KRaft brokers forward these to the active controller.
 
-use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
     BrokerId, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, TopicName,
     create_partitions_request::CreatePartitionsTopic,
@@ -11,7 +10,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use crate::kafka::cluster::{Cluster, Target};
-use crate::kafka::error::{Error, Result};
+use crate::kafka::error::{Error, Result, check_topic};
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 
@@ -82,13 +81,7 @@ pub async fn create<C: Connect, R: Runtime>(
         broker: "controller".into(),
         reason: "CreateTopics answered without a result".into(),
     })?;
-    if let Some(code) = ResponseError::try_from_code(result.error_code) {
-        return Err(Error::Topic {
-            topic: topic.name.clone(),
-            code,
-            message: result.error_message.map(|m| m.to_string()),
-        });
-    }
+    check_topic(&topic.name, result.error_code, result.error_message.as_deref())?;
     Ok(CreatedTopic { partitions: result.num_partitions, replication_factor: result.replication_factor })
 }
 
@@ -99,13 +92,7 @@ pub async fn delete<C: Connect, R: Runtime>(cluster: &Cluster<C, R>, topic: &str
         .with_timeout_ms(timeout_ms(cluster.runtime(), deadline));
     let response = cluster.call(Target::Any, &request, deadline).await?;
     for r in response.responses {
-        if let Some(code) = ResponseError::try_from_code(r.error_code) {
-            return Err(Error::Topic {
-                topic: topic.to_owned(),
-                code,
-                message: r.error_message.map(|m| m.to_string()),
-            });
-        }
+        check_topic(topic, r.error_code, r.error_message.as_deref())?;
     }
     Ok(())
 }
@@ -130,13 +117,7 @@ pub async fn create_partitions<C: Connect, R: Runtime>(
         .with_validate_only(validate_only);
     let response = cluster.call(Target::Any, &request, deadline).await?;
     for r in response.results {
-        if let Some(code) = ResponseError::try_from_code(r.error_code) {
-            return Err(Error::Topic {
-                topic: topic.to_owned(),
-                code,
-                message: r.error_message.map(|m| m.to_string()),
-            });
-        }
+        check_topic(topic, r.error_code, r.error_message.as_deref())?;
     }
     Ok(())
 }

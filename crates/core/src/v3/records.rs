@@ -1,0 +1,397 @@
+//! v3 produce: `POST /v3/clusters/{c}/topics/{t}/records` and `…/records:batch`.
+//!
+//! `/records` always reads its body as a stream of concatenated JSON records and answers with one
+//! delivery report per record, in order, each written as soon as its record is acknowledged — a
+//! single record is just the shortest stream, and a chunked request may stay open indefinitely.
+//! Records are read while earlier ones are being written (pipelined), a malformed record gets its
+//! own error report and the stream continues, and memory stays bounded (a bounded queue between
+//! reading and writing, and a per-record size limit).
+
+use std::rc::Rc;
+
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::{App, Ctx};
+use crate::error::{ApiError, ApiResult};
+use crate::formats::{self, Format};
+use crate::http::json_stream::{Item, Splitter};
+use crate::http::negotiate::{JSON, media_type};
+use crate::http::{BodyStream, Driven, Response};
+use crate::kafka::ops::produce::{Delivery, OutRecord, produce as produce_records};
+use crate::kafka::transport::Connect;
+use crate::runtime::{Deadline, Runtime};
+use crate::state::KvStore;
+use crate::{time, validate};
+
+/// Records produced together at most (what is queued when the previous write finishes).
+const MAX_BATCH: usize = 2000;
+/// Parsed records waiting for the writer: bounds memory of a long stream.
+const QUEUE: usize = 4096;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct V3Record {
+    partition_id: Option<i32>,
+    #[serde(default)]
+    headers: Vec<V3Header>,
+    key: Option<V3Data>,
+    value: Option<V3Data>,
+    timestamp: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct V3Header {
+    name: String,
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct V3Data {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    data: Value,
+    subject: Option<String>,
+    subject_name_strategy: Option<String>,
+    schema_id: Option<i64>,
+    schema_version: Option<i64>,
+    schema: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchEntry {
+    id: Value,
+    partition_id: Option<i32>,
+    #[serde(default)]
+    headers: Vec<V3Header>,
+    key: Option<V3Data>,
+    value: Option<V3Data>,
+    timestamp: Option<String>,
+}
+
+/// What a delivery report says about a key or value: its type and size.
+type DataMeta = Option<(Format, usize)>;
+
+struct Parsed {
+    record: OutRecord,
+    key: DataMeta,
+    value: DataMeta,
+}
+
+fn convert_data(d: &Option<V3Data>, what: &str) -> Result<(Option<bytes::Bytes>, DataMeta), String> {
+    let Some(d) = d else { return Ok((None, None)) };
+    let schema_fields = d.subject.is_some()
+        || d.subject_name_strategy.is_some()
+        || d.schema_id.is_some()
+        || d.schema_version.is_some()
+        || d.schema.is_some();
+    let format = match d.kind.as_deref() {
+        Some(name) => Format::from_v3_name(name).ok_or_else(|| {
+            format!("{what}.type '{name}' is not one of BINARY, JSON, STRING, AVRO, PROTOBUF, JSONSCHEMA")
+        })?,
+        None if schema_fields => {
+            return Err(format!(
+                "{what}: schema-based data needs Schema Registry, which this proxy does not support yet"
+            ));
+        }
+        // Without a type or schema, data is JSON (the schema-less default).
+        None => Format::Json,
+    };
+    if format.needs_schema_registry() {
+        return Err(format!(
+            "{what}: type {} needs Schema Registry, which this proxy does not support yet",
+            format.v3_name()
+        ));
+    }
+    let bytes = formats::encode(format, &d.data, &format!("{what}.data"))?;
+    let size = bytes.as_ref().map_or(0, bytes::Bytes::len);
+    Ok((bytes, Some((format, size))))
+}
+
+fn convert(
+    partition_id: Option<i32>,
+    headers: Vec<V3Header>,
+    key: &Option<V3Data>,
+    value: &Option<V3Data>,
+    timestamp: &Option<String>,
+) -> Result<Parsed, String> {
+    let (key_bytes, key_meta) = convert_data(key, "key")?;
+    let (value_bytes, value_meta) = convert_data(value, "value")?;
+    let mut out_headers = Vec::with_capacity(headers.len());
+    for h in headers {
+        let v = formats::header_value(&h.value, &h.name)?;
+        out_headers.push((h.name, v));
+    }
+    let timestamp = match timestamp {
+        None => None,
+        Some(t) => Some(time::parse_ms(t).ok_or_else(|| format!("timestamp '{t}' is not an RFC 3339 date-time"))?),
+    };
+    if let Some(p) = partition_id
+        && p < 0
+    {
+        return Err(format!("partition_id {p} is negative"));
+    }
+    Ok(Parsed {
+        record: OutRecord {
+            partition: partition_id,
+            key: key_bytes,
+            value: value_bytes,
+            headers: out_headers,
+            timestamp,
+        },
+        key: key_meta,
+        value: value_meta,
+    })
+}
+
+/// One streamed item → a record, or the error its report will carry.
+fn parse_item(item: Item) -> Result<Parsed, ApiError> {
+    let bytes = match item {
+        Item::Value(b) => b,
+        Item::TooLarge(n) => {
+            return Err(ApiError::new(413, 413, format!("The record is {n} bytes, more than the limit.")));
+        }
+    };
+    let r: V3Record = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("Bad Request: {e} in '{}'.", preview(&bytes))))?;
+    convert(r.partition_id, r.headers, &r.key, &r.value, &r.timestamp)
+        .map_err(|e| ApiError::bad_request(format!("Bad Request: {}.", e.trim_end_matches('.'))))
+}
+
+fn preview(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(60)]).to_string();
+    if bytes.len() > 60 { format!("{text}…") } else { text }
+}
+
+fn meta_json(m: &DataMeta) -> Value {
+    match m {
+        None => Value::Null,
+        Some((f, size)) => json!({ "type": f.v3_name(), "size": size }),
+    }
+}
+
+fn success(
+    cluster_id: &str,
+    topic: &str,
+    d: &Delivery,
+    key: &DataMeta,
+    value: &DataMeta,
+) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("error_code".into(), json!(200));
+    m.insert("cluster_id".into(), json!(cluster_id));
+    m.insert("topic_name".into(), json!(topic));
+    m.insert("partition_id".into(), json!(d.partition));
+    m.insert("offset".into(), json!(d.offset));
+    m.insert("timestamp".into(), json!(time::format_ms(d.timestamp)));
+    m.insert("key".into(), meta_json(key));
+    m.insert("value".into(), meta_json(value));
+    m
+}
+
+/// Topic name, cluster id and the topic's existence, checked before any record is read.
+async fn preflight<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<(String, String)> {
+    let topic = ctx.param(1).to_owned();
+    validate::topic_name(&topic)?;
+    if let Some(ct) = ctx.req.header("content-type")
+        && media_type(ct) != JSON
+    {
+        return Err(ApiError::unsupported_media_type(ct, &[JSON]));
+    }
+    let cluster_id = ctx.check_cluster().await?;
+    let opts = ctx.app.produce_options();
+    ctx.app.topics.get(ctx.cluster(), &topic, opts.metadata_max_age_ms, ctx.deadline).await?;
+    Ok((cluster_id, topic))
+}
+
+pub async fn produce<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<Response> {
+    let (cluster_id, topic) = preflight(ctx).await?;
+    let mut input: BodyStream = match ctx.req.body_stream.borrow_mut().take() {
+        Some(s) => s,
+        // A host that buffered the body (or a test): the same code path over one chunk.
+        None => Box::pin(futures::stream::iter([Ok(ctx.req.body.clone())])),
+    };
+    // Read until the first record (or the end): an empty body is a 422 with a proper status.
+    let mut splitter = Splitter::new(ctx.app.config.max_request_bytes);
+    let mut first = Vec::new();
+    let mut ended = false;
+    while first.is_empty() && !ended {
+        match input.next().await {
+            Some(Ok(chunk)) => first.extend(splitter.push(&chunk)),
+            Some(Err(e)) => return Err(ApiError::bad_request(format!("Cannot read the request body: {e}"))),
+            None => {
+                first.extend(splitter.finish());
+                ended = true;
+            }
+        }
+    }
+    if first.is_empty() {
+        return Err(ApiError::unprocessable("Payload error. Request body is empty. Data is required."));
+    }
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(64);
+    let driver = drive(ctx.app.clone(), cluster_id, topic, input, splitter, first, ended, tx);
+    Ok(Response::streaming(200, ctx.content_type, Box::pin(Driven::new(driver, rx))))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn drive<C: Connect, R: Runtime, K: KvStore>(
+    app: Rc<App<C, R, K>>,
+    cluster_id: String,
+    topic: String,
+    mut input: BodyStream,
+    mut splitter: Splitter,
+    first: Vec<Item>,
+    ended: bool,
+    mut out: mpsc::Sender<Vec<u8>>,
+) {
+    let (mut queue_tx, mut queue_rx) = mpsc::channel::<Result<Parsed, ApiError>>(QUEUE);
+    let reader = async move {
+        for item in first {
+            if queue_tx.send(parse_item(item)).await.is_err() {
+                return;
+            }
+        }
+        if ended {
+            return;
+        }
+        while let Some(chunk) = input.next().await {
+            let items = match chunk {
+                Ok(c) => splitter.push(&c),
+                Err(e) => {
+                    let _ =
+                        queue_tx.send(Err(ApiError::bad_request(format!("Cannot read the request body: {e}")))).await;
+                    return;
+                }
+            };
+            for item in items {
+                if queue_tx.send(parse_item(item)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if let Some(item) = splitter.finish() {
+            let _ = queue_tx.send(parse_item(item)).await;
+        }
+    };
+    let writer = async move {
+        while let Some(head) = queue_rx.next().await {
+            let mut batch = vec![head];
+            while batch.len() < MAX_BATCH {
+                match queue_rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            for report in write_batch(&app, &cluster_id, &topic, batch).await {
+                let mut bytes = serde_json::to_vec(&report).unwrap_or_default();
+                bytes.push(b'\n');
+                if out.send(bytes).await.is_err() {
+                    return; // the client went away
+                }
+            }
+        }
+    };
+    futures::join!(reader, writer);
+}
+
+/// Produces the good records of `batch`; one report per entry, in order.
+async fn write_batch<C: Connect, R: Runtime, K: KvStore>(
+    app: &App<C, R, K>,
+    cluster_id: &str,
+    topic: &str,
+    batch: Vec<Result<Parsed, ApiError>>,
+) -> Vec<Value> {
+    let deadline = Deadline::after(app.cluster.runtime(), app.config.request_timeout_ms);
+    let mut metas = Vec::new();
+    let mut records = Vec::new();
+    for p in batch.iter().flatten() {
+        records.push(p.record.clone());
+        metas.push((p.key, p.value));
+    }
+    let results = if records.is_empty() {
+        Ok(vec![])
+    } else {
+        produce_records(&app.cluster, &app.topics, &app.spread, topic, records, app.produce_options(), deadline).await
+    };
+    let mut results = match results {
+        Ok(r) => r.into_iter().map(|r| r.map_err(ApiError::from)).collect::<Vec<_>>(),
+        Err(e) => {
+            let e = ApiError::from(e);
+            vec![Err(e); metas.len()]
+        }
+    }
+    .into_iter()
+    .zip(metas);
+    batch
+        .into_iter()
+        .map(|entry| match entry {
+            Err(e) => json!({ "error_code": e.error_code, "message": e.message }),
+            Ok(_) => match results.next() {
+                Some((Ok(d), (k, v))) => Value::Object(success(cluster_id, topic, &d, &k, &v)),
+                Some((Err(e), _)) => json!({ "error_code": e.error_code, "message": e.message }),
+                None => json!({ "error_code": 500, "message": "no result for this record" }),
+            },
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchRequest {
+    entries: Vec<BatchEntry>,
+}
+
+pub async fn produce_batch<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<Response> {
+    let (cluster_id, topic) = preflight(ctx).await?;
+    if ctx.req.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::unprocessable("Payload error. Request body is empty. Data is required."));
+    }
+    let body: BatchRequest = serde_json::from_slice(&ctx.req.body)
+        .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}.")))?;
+    if body.entries.is_empty() {
+        return Err(ApiError::unprocessable("entries may not be empty."));
+    }
+    let mut ids = Vec::with_capacity(body.entries.len());
+    let mut parsed = Vec::with_capacity(body.entries.len());
+    for (i, e) in body.entries.into_iter().enumerate() {
+        let id = match &e.id {
+            Value::String(s) if (1..=80).contains(&s.chars().count()) => s.clone(),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "entries[{i}].id must be a string of 1 to 80 characters, not {other}."
+                )));
+            }
+        };
+        if ids.contains(&id) {
+            return Err(ApiError::bad_request(format!("entries[{i}].id '{id}' is used twice.")));
+        }
+        ids.push(id);
+        parsed.push(
+            convert(e.partition_id, e.headers, &e.key, &e.value, &e.timestamp)
+                .map_err(|m| ApiError::bad_request(format!("Bad Request: {}.", m.trim_end_matches('.')))),
+        );
+    }
+    let reports = write_batch(ctx.app, &cluster_id, &topic, parsed).await;
+    let (mut successes, mut failures) = (Vec::new(), Vec::new());
+    for (id, report) in ids.into_iter().zip(reports) {
+        let ok = report["error_code"] == 200;
+        let mut entry = serde_json::Map::new();
+        entry.insert("id".into(), json!(id));
+        if let Value::Object(m) = report {
+            entry.extend(m.into_iter().filter(|(k, _)| !(ok && k == "error_code")));
+        }
+        if ok { successes.push(Value::Object(entry)) } else { failures.push(Value::Object(entry)) }
+    }
+    // The OpenAPI document answers records:batch with 207 Multi-Status whatever the outcome.
+    Ok(ctx.json(207, &json!({ "successes": successes, "failures": failures })))
+}

@@ -68,7 +68,7 @@ fn v2_binary_round_trip_with_java_partitioning() {
             })
             .unwrap();
         let sent = &records[i];
-        let decode = |v: &Value| v.as_str().map(|s| common_b64_decode(s));
+        let decode = |v: &Value| v.as_str().map(common_b64_decode);
         assert_eq!(got.key, decode(&sent["key"]), "record {i}");
         assert_eq!(got.value, decode(&sent["value"]), "record {i}");
     }

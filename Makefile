@@ -1,5 +1,5 @@
 # kafka-rest-edge: the two commands are `make run` and `make test`; each installs what is missing.
-.PHONY: run test build tools serve stop unit e2e lint clean-state
+.PHONY: run test build tools serve stop bench
 
 ## run: broker (127.0.0.1:9092) + Redis + the component under wasmtime serve on 127.0.0.1:8082, in the foreground
 run:
@@ -21,6 +21,10 @@ tools:
 serve:
 	@PORT=$${PORT:-8083} scripts/serve.sh
 
+## bench: produce benchmarks, native baseline and REST in one run, printed as ratios (~4 minutes)
+bench:
+	@scripts/bench.sh
+
 ## stop: stop every broker and Redis the scripts started
 stop:
-	@scripts/kafka.sh stop all; scripts/redis.sh stop; KRE_REDIS_PORT=26379 KRE_RUN_DIR=.run/test scripts/redis.sh stop
+	@scripts/kafka.sh stop all; scripts/redis.sh stop; KRE_REDIS_PORT=26379 KRE_RUN_DIR=.run/test scripts/redis.sh stop; KRE_REDIS_PORT=36379 KRE_RUN_DIR=.run/bench scripts/redis.sh stop

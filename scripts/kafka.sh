@@ -5,6 +5,7 @@
 #   scripts/kafka.sh start [single|test|cluster]
 #       single : one combined broker+controller, PLAINTEXT 127.0.0.1:9092 (controller 9093)
 #       test   : the same on 127.0.0.1:29092 (controller 29093), for `make test`
+#       bench  : the same on 127.0.0.1:39092 (controller 39093), for `make bench`
 #       cluster: three combined broker+controllers, 127.0.0.1:19092,19093,19094 (controllers 19192..19194)
 #   scripts/kafka.sh stop [single|cluster|all]
 #   scripts/kafka.sh status
@@ -148,6 +149,7 @@ case "$cmd" in
     case "$what" in
       single) one_setup single 9092; start_node single; wait_ready single; echo "[kafka] single broker ready on 127.0.0.1:9092" ;;
       test) one_setup test 29092; start_node test; wait_ready test; echo "[kafka] test broker ready on 127.0.0.1:29092" ;;
+      bench) one_setup bench 39092; start_node bench; wait_ready bench; echo "[kafka] bench broker ready on 127.0.0.1:39092" ;;
       cluster)
         cluster_setup
         for i in 1 2 3; do start_node "node$i"; done
@@ -157,15 +159,15 @@ case "$cmd" in
     esac ;;
   stop)
     case "$what" in
-      single|test) stop_node "$what" ;;
+      single|test|bench) stop_node "$what" ;;
       cluster) for i in 1 2 3; do stop_node "node$i"; done ;;
-      all) stop_node single; stop_node test; for i in 1 2 3; do stop_node "node$i"; done ;;
+      all) stop_node single; stop_node test; stop_node bench; for i in 1 2 3; do stop_node "node$i"; done ;;
     esac ;;
   # stop-node / start-node NAME: for broker-loss tests on the cluster (node1..node3)
   stop-node) stop_node "$what" ;;
   start-node) start_node "$what"; wait_ready "$what" ;;
   status)
-    for n in single test node1 node2 node3; do running "$n" && echo "$n running (pid $(cat "$RUN_DIR/kafka-$n/pid"))" || echo "$n stopped"; done ;;
+    for n in single test bench node1 node2 node3; do running "$n" && echo "$n running (pid $(cat "$RUN_DIR/kafka-$n/pid"))" || echo "$n stopped"; done ;;
   foreground)
     fetch; one_setup single 9092
     trap 'stop_node single' EXIT INT TERM

@@ -16,11 +16,11 @@ fn kafka_script(args: &[&str]) {
     assert!(status.success(), "scripts/kafka.sh {args:?}");
 }
 
-/// Brings node3 back even when an assertion fails half-way.
-struct Restart;
+/// Brings a stopped node back even when an assertion fails half-way.
+struct Restart(&'static str);
 impl Drop for Restart {
     fn drop(&mut self) {
-        kafka_script(&["start-node", "node3"]);
+        kafka_script(&["start-node", self.0]);
     }
 }
 
@@ -88,7 +88,7 @@ fn replicas_isr_and_broker_loss() {
     assert_eq!(v3["partitions_count"], 3);
 
     // Lose broker 3: it leaves the broker list and every ISR; leadership moves off it.
-    let _restart = Restart;
+    let _restart = Restart("node3");
     kafka_script(&["stop-node", "node3"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -112,4 +112,78 @@ fn replicas_isr_and_broker_loss() {
     let b = host.get(&format!("/v3/clusters/{id}/brokers")).json();
     assert_eq!(b["data"].as_array().unwrap().len(), 2);
     assert_eq!(host.send("DELETE", &format!("/v3/clusters/{id}/topics/{name}"), &[], None).status, 204);
+}
+
+#[test]
+fn a_leader_change_during_produce_loses_no_acknowledged_record() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let bootstrap = env("KRE_TEST_CLUSTER");
+    let kafka = Kafka::new(&bootstrap);
+    let topic = unique("leader-change");
+    kafka.create_topic(&topic, 3, 3);
+    let host = Host::start(&[("KAFKA_BOOTSTRAP_SERVERS", &bootstrap), ("KAFKA_METADATA_MAX_AGE_MS", "60000")]);
+    let port = host.port;
+
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let failed = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let producer = {
+        let (acked, failed, stop, topic) = (acked.clone(), failed.clone(), stop.clone(), topic.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let values: Vec<String> = (0..20).map(|i| format!("lc-{n}-{i}")).collect();
+                n += 1;
+                let records: Vec<Value> = values
+                    .iter()
+                    .map(|v| json!({"key": common::b64(v.as_bytes()), "value": common::b64(v.as_bytes())}))
+                    .collect();
+                let body = serde_json::to_vec(&json!({"records": records})).unwrap();
+                let r = common::request(
+                    port,
+                    "POST",
+                    &format!("/topics/{topic}"),
+                    &[("content-type", "application/vnd.kafka.binary.v2+json")],
+                    Some(&body),
+                );
+                if r.status != 200 {
+                    failed.lock().unwrap().push(format!("HTTP {}: {}", r.status, String::from_utf8_lossy(&r.body)));
+                    continue;
+                }
+                let v = r.json();
+                for (o, value) in v["offsets"].as_array().unwrap().iter().zip(values) {
+                    if o["offset"].is_i64() {
+                        acked.lock().unwrap().push(value);
+                    } else {
+                        failed.lock().unwrap().push(o.to_string());
+                    }
+                }
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let leader = kafka.topic(&topic).partition(0).unwrap().leader;
+    let node: &'static str = ["", "node1", "node2", "node3"][leader as usize];
+    let before = acked.lock().unwrap().len();
+    {
+        let _restart = Restart(node);
+        kafka_script(&["stop-node", node]);
+        std::thread::sleep(Duration::from_secs(4));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    producer.join().unwrap();
+
+    let acked = acked.lock().unwrap().clone();
+    let failed = failed.lock().unwrap().clone();
+    assert!(acked.len() > before + 200, "produce went on through the leader change ({before} → {})", acked.len());
+    // Every acknowledged record is in the topic (duplicates from retries are allowed: at-least-once).
+    let stored: std::collections::HashSet<Vec<u8>> =
+        kafka.read_all(&topic).into_iter().filter_map(|r| r.value).collect();
+    let lost: Vec<&String> = acked.iter().filter(|v| !stored.contains(v.as_bytes())).collect();
+    assert!(lost.is_empty(), "{} acknowledged records lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);
+    eprintln!("leader change: {} records acknowledged, {} reported as failed", acked.len(), failed.len());
+    kafka.delete_topic(&topic);
 }

@@ -339,3 +339,21 @@ fn every_compression_codec_is_accepted_by_the_broker() {
         kafka.delete_topic(&topic);
     }
 }
+
+#[test]
+fn more_than_one_broker_batch_per_partition_is_split_in_order() {
+    // 3 MB to one partition: over the broker's message.max.bytes (1 MiB) for a single batch.
+    let (kafka, topic, _) = setup(1);
+    let host = Host::start(&[]);
+    let records: Vec<Value> =
+        (0..3000).map(|i| json!({"value": b64(format!("{i:06}-{}", "z".repeat(1018)).as_bytes())})).collect();
+    let r = v2(&host, &format!("/topics/{topic}/partitions/0"), BINARY, &json!({"records": records}));
+    assert_eq!(r.status, 200);
+    let offsets: Vec<i64> =
+        r.json()["offsets"].as_array().unwrap().iter().map(|o| o["offset"].as_i64().unwrap()).collect();
+    assert_eq!(offsets, (0..3000).collect::<Vec<_>>());
+    let read = kafka.read_partition(&topic, 0);
+    assert_eq!(read.len(), 3000);
+    assert!(read.iter().enumerate().all(|(i, r)| r.value.as_ref().unwrap().starts_with(format!("{i:06}-").as_bytes())));
+    kafka.delete_topic(&topic);
+}

@@ -1,6 +1,16 @@
-//! `kre-bench latency URL [N] [CONCURRENCY] [SECONDS]`: N sequential GETs on one keep-alive
-//! connection (p50/p90/p99/max), then CONCURRENCY connections for SECONDS (requests/s, p50/p99).
-//! Every response must be 200, or the run fails: a fast error is not a result.
+//! kafka-rest-edge benchmarks (scripts/bench.sh runs them against a local broker and the served
+//! component, with the native baseline in the same invocation):
+//!
+//! - `kre-bench latency URL [N] [CONCURRENCY] [SECONDS]`: N sequential GETs on one keep-alive
+//!   connection (p50/p90/p99/max), then CONCURRENCY connections for SECONDS (requests/s, p50/p99).
+//! - `kre-bench produce BASE TOPIC BATCH CLIENTS SECONDS`: v2 binary produce of 1 KiB records,
+//!   BATCH per request, CLIENTS keep-alive connections; acknowledged records/s and MB/s.
+//! - `kre-bench produce-latency BASE TOPIC N`: N sequential single-record produces (p50/p99).
+//! - `kre-bench stream BASE CLUSTER TOPIC SECONDS`: one chunked v3 streaming produce for SECONDS;
+//!   acknowledged records/s, and the reports' lag behind the records sent.
+//!
+//! Every response must be a success, or the run fails: a fast error is not a result.
+//! Results are printed as `RESULT name value unit` lines for the script to compare.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -25,6 +35,24 @@ impl Conn {
     fn get(&mut self) -> Result<u16, String> {
         let req = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n\r\n", self.path, self.host);
         self.reader.get_mut().write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+        self.read_response().map(|(status, _)| status)
+    }
+
+    /// One POST with a body; returns the status and the response body.
+    fn post(&mut self, content_type: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+        let req = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            self.path,
+            self.host,
+            body.len()
+        );
+        let s = self.reader.get_mut();
+        s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+        s.write_all(body).map_err(|e| e.to_string())?;
+        self.read_response()
+    }
+
+    fn read_response(&mut self) -> Result<(u16, Vec<u8>), String> {
         let mut line = String::new();
         self.reader.read_line(&mut line).map_err(|e| e.to_string())?;
         let status: u16 =
@@ -44,6 +72,7 @@ impl Conn {
                 chunked = true;
             }
         }
+        let mut body = Vec::new();
         if chunked {
             loop {
                 line.clear();
@@ -55,12 +84,13 @@ impl Conn {
                 if size == 0 {
                     break;
                 }
+                body.extend_from_slice(&buf[..size]);
             }
         } else if let Some(n) = length {
-            let mut buf = vec![0; n];
-            self.reader.read_exact(&mut buf).map_err(|e| e.to_string())?;
+            body = vec![0; n];
+            self.reader.read_exact(&mut body).map_err(|e| e.to_string())?;
         }
-        Ok(status)
+        Ok((status, body))
     }
 }
 
@@ -132,6 +162,234 @@ fn latency(url: &str, n: usize, concurrency: usize, seconds: u64) -> Result<(), 
     Ok(())
 }
 
+/// 1 KiB of printable bytes, base64-encoded once (the record value of every benchmark).
+fn payload_b64() -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let data: Vec<u8> = (0..1024u32).map(|i| b'a' + (i * 7 % 26) as u8).collect();
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+    }
+    out
+}
+
+fn v2_body(batch: usize, value: &str) -> Vec<u8> {
+    let mut body = String::from("{\"records\":[");
+    for i in 0..batch {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str("{\"value\":\"");
+        body.push_str(value);
+        body.push_str("\"}");
+    }
+    body.push_str("]}");
+    body.into_bytes()
+}
+
+/// Records acknowledged in a v2 produce response (offsets with no error).
+fn acked(body: &[u8]) -> Result<usize, String> {
+    let text = String::from_utf8_lossy(body);
+    let ok = text.matches("\"error_code\":null").count();
+    let total = text.matches("\"partition\":").count();
+    if ok != total {
+        return Err(format!("{} of {total} records failed: {}", total - ok, &text[..text.len().min(300)]));
+    }
+    Ok(ok)
+}
+
+const BINARY: &str = "application/vnd.kafka.binary.v2+json";
+
+fn produce(base: &str, topic: &str, batch: usize, clients: usize, seconds: u64) -> Result<(), String> {
+    let body = v2_body(batch, &payload_b64());
+    let url = format!("{base}/topics/{topic}");
+    // Warm-up: instances and broker connections exist before the clock starts.
+    let mut warm = Conn::open(&url)?;
+    for _ in 0..5 {
+        let (status, b) = warm.post(BINARY, &body)?;
+        if status != 200 {
+            return Err(format!("status {status}: {}", String::from_utf8_lossy(&b)));
+        }
+    }
+    let started = Instant::now();
+    let end = started + Duration::from_secs(seconds);
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (url, body) = (url.clone(), body.clone());
+            std::thread::spawn(move || -> Result<usize, String> {
+                let mut conn = Conn::open(&url)?;
+                let mut n = 0;
+                while Instant::now() < end {
+                    let (status, b) = conn.post(BINARY, &body)?;
+                    if status != 200 {
+                        return Err(format!("status {status}: {}", String::from_utf8_lossy(&b)));
+                    }
+                    n += acked(&b)?;
+                }
+                Ok(n)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for w in workers {
+        total += w.join().map_err(|_| "worker panicked")??;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let rps = total as f64 / secs;
+    println!("RESULT rest_produce_b{batch}_records_per_s {rps:.0} records/s");
+    println!("RESULT rest_produce_b{batch}_mb_per_s {:.2} MB/s", rps * 1024.0 / 1_048_576.0);
+    Ok(())
+}
+
+fn produce_latency(base: &str, topic: &str, n: usize) -> Result<(), String> {
+    let body = v2_body(1, &payload_b64());
+    let mut conn = Conn::open(&format!("{base}/topics/{topic}"))?;
+    for _ in 0..50 {
+        conn.post(BINARY, &body)?;
+    }
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let (status, b) = conn.post(BINARY, &body)?;
+        times.push(t.elapsed());
+        if status != 200 {
+            return Err(format!("status {status}: {}", String::from_utf8_lossy(&b)));
+        }
+        acked(&b)?;
+    }
+    times.sort();
+    println!("RESULT rest_single_p50_ms {:.3} ms", percentile(&times, 0.5).as_secs_f64() * 1000.0);
+    println!("RESULT rest_single_p99_ms {:.3} ms", percentile(&times, 0.99).as_secs_f64() * 1000.0);
+    Ok(())
+}
+
+/// One chunked v3 request: a writer thread sends records, this thread counts the reports.
+fn stream(base: &str, cluster: &str, topic: &str, seconds: u64) -> Result<(), String> {
+    let rest = base.strip_prefix("http://").ok_or("only http:// URLs")?;
+    let host = rest.split('/').next().unwrap_or(rest).to_owned();
+    let mut out = TcpStream::connect(&host).map_err(|e| e.to_string())?;
+    out.set_nodelay(true).map_err(|e| e.to_string())?;
+    let input = out.try_clone().map_err(|e| e.to_string())?;
+    let head = format!(
+        "POST /v3/clusters/{cluster}/topics/{topic}/records HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    out.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+    let record = format!("{{\"value\":{{\"type\":\"BINARY\",\"data\":\"{}\"}}}}", payload_b64());
+    let chunk: String = std::iter::repeat_n(record.as_str(), 50).collect();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let end = started + Duration::from_secs(seconds);
+    let writer = {
+        let sent = sent.clone();
+        std::thread::spawn(move || -> Result<(), String> {
+            while Instant::now() < end {
+                out.write_all(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes()).map_err(|e| e.to_string())?;
+                sent.fetch_add(50, std::sync::atomic::Ordering::Relaxed);
+            }
+            out.write_all(b"0\r\n\r\n").map_err(|e| e.to_string())
+        })
+    };
+    let mut reader = BufReader::new(input);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        if line == "\r\n" {
+            break; // end of the response head
+        }
+    }
+    let (mut ok, mut failed) = (0usize, 0usize);
+    let mut first_failure = String::new();
+    let mut pending = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        let size = usize::from_str_radix(line.trim(), 16).map_err(|e| format!("chunk size {line:?}: {e}"))?;
+        let mut buf = vec![0; size + 2];
+        reader.read_exact(&mut buf).map_err(|e| e.to_string())?;
+        if size == 0 {
+            break;
+        }
+        pending.extend_from_slice(&buf[..size]);
+        while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
+            let report: Vec<u8> = pending.drain(..=nl).collect();
+            if report.starts_with(b"{\"error_code\":200") {
+                ok += 1
+            } else {
+                if failed == 0 {
+                    first_failure = String::from_utf8_lossy(&report).to_string();
+                }
+                failed += 1
+            }
+        }
+    }
+    writer.join().map_err(|_| "writer panicked")??;
+    let secs = started.elapsed().as_secs_f64();
+    if failed > 0 {
+        return Err(format!("{failed} records failed in the stream, e.g. {first_failure}"));
+    }
+    let rps = ok as f64 / secs;
+    println!("RESULT rest_stream_records_per_s {rps:.0} records/s ({ok} records in {secs:.1} s)");
+    println!("RESULT rest_stream_mb_per_s {:.2} MB/s", rps * 1024.0 / 1_048_576.0);
+    Ok(())
+}
+
+/// The native baseline for single-record latency: one Produce round trip per record, straight to
+/// the partition leader from this process (kre-core over std sockets), acks=all.
+fn native_latency(bootstrap: &str, topic: &str, n: usize) -> Result<(), String> {
+    use kre_core::kafka::cluster::{ClientConfig, Cluster};
+    use kre_core::kafka::ops::metadata::TopicCache;
+    use kre_core::kafka::ops::produce::{OutRecord, ProduceOptions, RoundRobin, produce};
+    use kre_core::native::{NativeConnect, NativeRuntime, block_on};
+    let cluster = Cluster::new(
+        NativeConnect,
+        NativeRuntime::default(),
+        ClientConfig {
+            bootstrap: vec![bootstrap.to_owned()],
+            client_id: "kre-bench".into(),
+            host_map: Default::default(),
+            connect_timeout_ms: 5000,
+        },
+    );
+    let (cache, spread) = (TopicCache::default(), RoundRobin::default());
+    let opts = ProduceOptions {
+        acks: -1,
+        compression: kafka_protocol_none(),
+        metadata_max_age_ms: 600_000,
+        max_batch_bytes: 1_000_000,
+    };
+    let value = bytes::Bytes::from(vec![b'x'; 1024]);
+    let one = || async {
+        let deadline = kre_core::Deadline::after(cluster.runtime(), 10_000);
+        let rec = OutRecord { partition: Some(0), value: Some(value.clone()), ..Default::default() };
+        match produce(&cluster, &cache, &spread, topic, vec![rec], opts, deadline).await {
+            Ok(mut r) => r.pop().ok_or("no result".to_string())?.map(|_| ()).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    for _ in 0..50 {
+        block_on(one())?;
+    }
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        block_on(one())?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!("RESULT native_single_p50_ms {:.3} ms", percentile(&times, 0.5).as_secs_f64() * 1000.0);
+    println!("RESULT native_single_p99_ms {:.3} ms", percentile(&times, 0.99).as_secs_f64() * 1000.0);
+    Ok(())
+}
+
+fn kafka_protocol_none() -> kre_core::kafka::compression::Codec {
+    kre_core::kafka::compression::Codec::None
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.get(1).map(String::as_str) {
@@ -141,7 +399,25 @@ fn main() {
             let secs = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(10);
             latency(&args[2], n, c, secs)
         }
-        _ => Err("usage: kre-bench latency URL [N=1000] [CONCURRENCY=16] [SECONDS=10]".into()),
+        Some("produce") if args.len() >= 7 => produce(
+            &args[2],
+            &args[3],
+            args[4].parse().unwrap_or(1),
+            args[5].parse().unwrap_or(8),
+            args[6].parse().unwrap_or(10),
+        ),
+        Some("produce-latency") if args.len() >= 5 => {
+            produce_latency(&args[2], &args[3], args[4].parse().unwrap_or(2000))
+        }
+        Some("native-latency") if args.len() >= 5 => {
+            native_latency(&args[2], &args[3], args[4].parse().unwrap_or(2000))
+        }
+        Some("stream") if args.len() >= 6 => stream(&args[2], &args[3], &args[4], args[5].parse().unwrap_or(60)),
+        _ => Err(
+            "usage: kre-bench latency URL [N] [CONCURRENCY] [SECONDS] | produce BASE TOPIC BATCH CLIENTS SECONDS | \
+                  produce-latency BASE TOPIC N | stream BASE CLUSTER TOPIC SECONDS"
+                .into(),
+        ),
     };
     if let Err(e) = result {
         eprintln!("kre-bench: {e}");

@@ -104,6 +104,7 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
             acks: self.config.producer_acks,
             compression: self.config.producer_compression,
             metadata_max_age_ms: self.config.metadata_max_age_ms,
+            max_batch_bytes: self.config.producer_max_batch_bytes,
         }
     }
 }

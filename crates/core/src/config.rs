@@ -16,6 +16,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("producer_acks", "all"),
     ("producer_compression", "none"),
     ("kafka_metadata_max_age_ms", "10000"),
+    ("producer_max_batch_bytes", "1000000"),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct Config {
     pub producer_compression: kafka_protocol::records::Compression,
     /// How long topic metadata is reused by the produce path.
     pub metadata_max_age_ms: u64,
+    /// One partition's batch at most (keep at or below the brokers' `message.max.bytes`).
+    pub producer_max_batch_bytes: usize,
 }
 
 impl Default for Config {
@@ -55,6 +58,7 @@ impl Default for Config {
                 producer_acks: -1,
                 producer_compression: kafka_protocol::records::Compression::None,
                 metadata_max_age_ms: 10_000,
+                producer_max_batch_bytes: 1_000_000,
             },
         }
     }
@@ -105,6 +109,8 @@ impl Config {
             producer_compression: crate::kafka::compression::parse(&get("producer_compression"))
                 .map_err(|e| format!("producer_compression: {e}"))?,
             metadata_max_age_ms: number("kafka_metadata_max_age_ms")?,
+            producer_max_batch_bytes: usize::try_from(number("producer_max_batch_bytes")?.max(1024))
+                .unwrap_or(usize::MAX),
         })
     }
 }

@@ -14,10 +14,13 @@ pub enum Item {
 #[derive(Default)]
 pub struct Splitter {
     buf: Vec<u8>,
+    /// Where the item in progress starts inside `buf`.
+    start: usize,
     /// Scan position inside `buf`.
     pos: usize,
     depth: usize,
     in_string: bool,
+    /// The previous byte was a backslash inside a string (possibly at the end of the last chunk).
     escaped: bool,
     /// Bytes of the current item already discarded because it grew past the limit.
     dropped: usize,
@@ -33,87 +36,105 @@ impl Splitter {
     pub fn push(&mut self, data: &[u8]) -> Vec<Item> {
         self.buf.extend_from_slice(data);
         let mut out = Vec::new();
+        // `buf` may shrink inside the loop (an oversize item is dropped): re-read its length.
         while self.pos < self.buf.len() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                    self.pos += 1;
+                    continue;
+                }
+                // Jump to the next quote or backslash: string contents are most of the bytes.
+                match memchr::memchr2(b'"', b'\\', &self.buf[self.pos..]) {
+                    None => self.pos = self.buf.len(),
+                    Some(i) => {
+                        self.pos += i + 1;
+                        if self.buf[self.pos - 1] == b'\\' {
+                            self.escaped = true;
+                        } else {
+                            self.in_string = false;
+                        }
+                    }
+                }
+                self.check_limit();
+                continue;
+            }
             let b = self.buf[self.pos];
-            if self.depth == 0 && !self.in_string {
+            if self.depth == 0 {
                 match b {
-                    b' ' | b'\t' | b'\r' | b'\n' if self.pos == 0 => {
+                    b' ' | b'\t' | b'\r' | b'\n' if self.pos == self.start => {
                         // Whitespace between values.
-                        self.buf.drain(..=self.pos);
-                        self.pos = 0;
-                        continue;
+                        self.start += 1;
+                        self.pos += 1;
                     }
                     b'{' | b'[' => {
-                        if self.dropped > 0 {
-                            // Long stray text before this value: one bad item.
-                            out.push(Item::TooLarge(self.dropped + self.pos));
-                            self.buf.drain(..self.pos);
-                            self.dropped = 0;
-                            self.pos = 0;
-                        } else if self.pos > 0 {
+                        if self.pos > self.start || self.dropped > 0 {
                             // Text before this value that was not a value: one bad item.
-                            out.push(Item::Value(self.buf.drain(..self.pos).collect()));
-                            self.pos = 0;
+                            out.push(self.take_item());
                         }
                         self.depth = 1;
                         self.pos += 1;
-                        continue;
                     }
                     _ => {
                         // Stray scalar text at top level: collected until the next value starts.
                         self.pos += 1;
-                        if self.pos > self.limit {
-                            self.dropped += self.pos;
-                            self.buf.drain(..self.pos);
-                            self.pos = 0;
-                        }
-                        continue;
+                        self.check_limit();
                     }
                 }
+                continue;
             }
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                }
-            } else {
-                match b {
-                    b'"' => self.in_string = true,
-                    b'{' | b'[' => self.depth += 1,
-                    b'}' | b']' => self.depth -= 1,
-                    _ => {}
-                }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => self.depth -= 1,
+                _ => {}
             }
             self.pos += 1;
             if self.depth == 0 {
-                let item: Vec<u8> = self.buf.drain(..self.pos).collect();
-                self.pos = 0;
-                if self.dropped > 0 {
-                    out.push(Item::TooLarge(self.dropped + item.len()));
-                    self.dropped = 0;
-                } else {
-                    out.push(Item::Value(item));
-                }
-            } else if self.pos > self.limit {
-                // Too long to keep: forget the bytes, remember the structure.
-                self.dropped += self.pos;
-                self.buf.drain(..self.pos);
-                self.pos = 0;
+                out.push(self.take_item());
+            } else {
+                self.check_limit();
             }
         }
+        // One compaction per push, not per item.
+        self.buf.drain(..self.start);
+        self.pos -= self.start;
+        self.start = 0;
         out
+    }
+
+    /// The item from `start` to `pos`, or its size when it was dropped.
+    fn take_item(&mut self) -> Item {
+        let item = if self.dropped > 0 {
+            Item::TooLarge(self.dropped + self.pos - self.start)
+        } else {
+            Item::Value(self.buf[self.start..self.pos].to_vec())
+        };
+        self.dropped = 0;
+        self.start = self.pos;
+        item
+    }
+
+    /// An item longer than the limit: forget its bytes, keep its structure.
+    fn check_limit(&mut self) {
+        if self.pos - self.start > self.limit {
+            self.dropped += self.pos - self.start;
+            self.buf.drain(..self.pos);
+            self.start = 0;
+            self.pos = 0;
+        }
     }
 
     /// The end of the stream: whatever is left is one last (incomplete or stray) item.
     pub fn finish(&mut self) -> Option<Item> {
-        let rest: Vec<u8> = std::mem::take(&mut self.buf);
+        let rest: Vec<u8> = self.buf.split_off(self.start);
         let dropped = std::mem::take(&mut self.dropped);
+        self.buf.clear();
+        self.start = 0;
         self.pos = 0;
         self.depth = 0;
         self.in_string = false;
+        self.escaped = false;
         if dropped > 0 {
             Some(Item::TooLarge(dropped + rest.len()))
         } else if rest.iter().all(u8::is_ascii_whitespace) {

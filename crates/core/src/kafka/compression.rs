@@ -10,6 +10,9 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, RecordSet,
 };
 
+/// The codec type (kafka-protocol's), re-exported so users need not depend on that crate.
+pub type Codec = Compression;
+
 /// Parses a codec name as Kafka's `compression.type` spells it.
 pub fn parse(name: &str) -> Result<Compression, String> {
     match name.trim().to_ascii_lowercase().as_str() {

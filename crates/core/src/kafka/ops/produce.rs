@@ -51,6 +51,9 @@ pub struct ProduceOptions {
     pub acks: i16,
     pub compression: Compression,
     pub metadata_max_age_ms: u64,
+    /// Upper bound for one partition's batch before compression (the broker refuses batches over
+    /// `message.max.bytes`, 1 MiB by default, and takes one batch per partition per request).
+    pub max_batch_bytes: usize,
 }
 
 /// Spreads unkeyed records over partitions, round robin across the requests of an instance.
@@ -69,7 +72,14 @@ impl RoundRobin {
     }
 }
 
-const MAX_ATTEMPTS: usize = 6;
+const MAX_RETRIES: usize = 5;
+
+/// Bytes a record adds to a batch, before compression (a slight overestimate).
+fn record_size(r: &OutRecord) -> usize {
+    let data = r.key.as_ref().map_or(0, Bytes::len) + r.value.as_ref().map_or(0, Bytes::len);
+    let headers: usize = r.headers.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Bytes::len) + 10).sum();
+    data + headers + 24
+}
 
 /// Writes `records` to `topic`. The outer error is a whole-request failure (unknown topic, no
 /// broker reachable before any record was tried); inner results are per record, in input order.
@@ -107,19 +117,25 @@ pub async fn produce<C: Connect, R: Runtime>(
         }));
     }
 
-    let mut attempt = 0;
+    let mut retries = 0;
     loop {
-        attempt += 1;
-        // Pending records by partition, in input order.
-        let mut by_partition: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+        // Pending records by partition, in input order, as many as fit in one batch: the rest go
+        // in the next round, after these are written (order within a partition is kept).
+        let mut by_partition: BTreeMap<i32, (Vec<usize>, usize)> = BTreeMap::new();
         for (i, r) in results.iter().enumerate() {
             if r.is_none() {
-                by_partition.entry(assigned[i]).or_default().push(i);
+                let (indices, bytes) = by_partition.entry(assigned[i]).or_default();
+                let size = record_size(&records[i]);
+                if indices.is_empty() || *bytes + size <= options.max_batch_bytes {
+                    indices.push(i);
+                    *bytes += size;
+                }
             }
         }
         if by_partition.is_empty() {
             break;
         }
+        let by_partition: BTreeMap<i32, Vec<usize>> = by_partition.into_iter().map(|(p, (v, _))| (p, v)).collect();
         let outcome = write_once(cluster, &topic, &records, &by_partition, now, options, deadline).await;
         let mut retry = false;
         for (partition, result) in outcome {
@@ -132,7 +148,7 @@ pub async fn produce<C: Connect, R: Runtime>(
                         results[i] = Some(Ok(Delivery { partition, offset: base + n as i64, timestamp }));
                     }
                 }
-                Err(e) if e.is_retriable() && attempt < MAX_ATTEMPTS && deadline.remaining_ms(rt) > 0 => retry = true,
+                Err(e) if e.is_retriable() && retries < MAX_RETRIES && deadline.remaining_ms(rt) > 0 => retry = true,
                 Err(e) => {
                     for &i in indices {
                         results[i] = Some(Err(e.clone()));
@@ -143,9 +159,10 @@ pub async fn produce<C: Connect, R: Runtime>(
         if !retry {
             continue;
         }
+        retries += 1;
         // Fresh metadata before the next attempt; short, growing pauses for elections to finish.
         cache.invalidate(topic_name);
-        let pause = (25u64 << attempt.min(4)).min(deadline.remaining_ms(rt));
+        let pause = (25u64 << retries.min(4)).min(deadline.remaining_ms(rt));
         rt.sleep(pause).await;
         match cache.get(cluster, topic_name, options.metadata_max_age_ms, deadline).await {
             Ok(t) => topic = t,

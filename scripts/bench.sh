@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# `make bench`: produce benchmarks, native baseline and REST through the served component, in one
+# invocation against the same local broker (127.0.0.1:39092), printed as ratios.
+#   native: Apache Kafka's ProducerPerformance (the jars' own producer) for throughput; single-record
+#           Produce round trips from kre-core natively for latency (sub-millisecond resolution)
+#   REST:   v2 binary produce of 1 KiB records at 1/100/500 records per request with 8 clients,
+#           single-record latency, a 60 s v3 streaming produce
+# KRE_BENCH_SECONDS (default 15) sets each throughput run; KRE_BENCH_STREAM_SECONDS (default 60).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+cd "$here/.."
+SECS="${KRE_BENCH_SECONDS:-15}"
+STREAM_SECS="${KRE_BENCH_STREAM_SECONDS:-60}"
+PORT=38082
+BOOT=127.0.0.1:39092
+BASE="http://127.0.0.1:$PORT"
+out="$(mktemp -d)"
+serve_pid=""
+cleanup() {
+  set +e
+  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+  "$here/kafka.sh" stop bench
+  KRE_REDIS_PORT=36379 KRE_RUN_DIR="$PWD/.run/bench" "$here/redis.sh" stop
+  rm -rf "$out"
+}
+trap cleanup EXIT INT TERM
+
+"$here/build.sh"
+cargo build -q --release -p kre-bench
+BENCH=target/release/kre-bench
+"$here/kafka.sh" start bench
+KRE_REDIS_PORT=36379 KRE_RUN_DIR="$PWD/.run/bench" "$here/redis.sh" start
+KAFKA_BOOTSTRAP_SERVERS=$BOOT KRE_REDIS_ADDR=127.0.0.1:36379 PORT=$PORT "$here/serve.sh" >"$out/serve.log" 2>&1 &
+serve_pid=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null "$BASE/v3/clusters" && break; sleep 0.1; done
+CLUSTER=$(curl -s "$BASE/v3/clusters" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["cluster_id"])')
+run_id=$(date +%s)
+mk() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        -d "{\"topic_name\":\"$1\",\"partitions_count\":3}" "$BASE/v3/clusters/$CLUSTER/topics"; }
+for t in native rest1 rest100 rest500 lat stream; do mk "bench-$t-$run_id" >/dev/null; done
+
+JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
+echo "== native: ProducerPerformance, 1 KiB records, acks=all"
+java -Xmx1g -cp "$JARS/*" -Dlog4j2.level=WARN org.apache.kafka.tools.ProducerPerformance \
+  --topic "bench-native-$run_id" --num-records 600000 --record-size 1024 --throughput -1 \
+  --producer-props bootstrap.servers=$BOOT acks=all linger.ms=5 batch.size=262144 | tee "$out/native.txt" | tail -1
+python3 - "$out/native.txt" >>"$out/results" <<'PY'
+import re, sys
+last = [l for l in open(sys.argv[1]) if "records sent" in l][-1]
+m = re.search(r"([\d.]+) records/sec \(([\d.]+) MB/sec\)", last)
+print(f"RESULT native_records_per_s {m.group(1)} records/s")
+print(f"RESULT native_mb_per_s {m.group(2)} MB/s")
+PY
+$BENCH native-latency "$BOOT" "bench-lat-$run_id" 2000 | tee -a "$out/results"
+
+echo "== REST (wasmtime serve, composed component), 8 clients"
+for b in 1 100 500; do $BENCH produce "$BASE" "bench-rest$b-$run_id" "$b" 8 "$SECS" | tee -a "$out/results"; done
+$BENCH produce-latency "$BASE" "bench-lat-$run_id" 2000 | tee -a "$out/results"
+$BENCH stream "$BASE" "$CLUSTER" "bench-stream-$run_id" "$STREAM_SECS" | tee -a "$out/results"
+
+python3 - "$out/results" <<'PY'
+import sys
+r = {}
+for line in open(sys.argv[1]):
+    if line.startswith("RESULT "):
+        _, name, value, *_ = line.split()
+        r[name] = float(value)
+n = r["native_records_per_s"]
+print("\n== summary (REST ÷ native; same broker, same machine)")
+for b in (1, 100, 500):
+    v = r[f"rest_produce_b{b}_records_per_s"]
+    print(f"REST {b:>3} records/request: {v:>10.0f} records/s {r[f'rest_produce_b{b}_mb_per_s']:7.2f} MB/s   ratio {v/n:5.2f}")
+s = r["rest_stream_records_per_s"]
+print(f"REST streaming (60 s):      {s:>10.0f} records/s {r['rest_stream_mb_per_s']:7.2f} MB/s   ratio {s/n:5.2f}  (vs 500/request {s/r['rest_produce_b500_records_per_s']:.2f})")
+print(f"native ProducerPerformance: {n:>10.0f} records/s {r['native_mb_per_s']:7.2f} MB/s")
+print(f"single record p50: REST {r['rest_single_p50_ms']:.3f} ms, native {r['native_single_p50_ms']:.3f} ms, added {r['rest_single_p50_ms']-r['native_single_p50_ms']:+.3f} ms")
+print(f"single record p99: REST {r['rest_single_p99_ms']:.3f} ms, native {r['native_single_p99_ms']:.3f} ms, added {r['rest_single_p99_ms']-r['native_single_p99_ms']:+.3f} ms")
+PY

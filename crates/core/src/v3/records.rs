@@ -195,9 +195,9 @@ impl Report {
         use std::io::Write;
         match self {
             Report::Delivered { delivery: d, key, value } => {
-                let _ = write!(
+                let _ = writeln!(
                     out,
-                    "{{\"error_code\":200,\"cluster_id\":{},\"topic_name\":{},\"partition_id\":{},\"offset\":{},\"timestamp\":\"{}\",\"key\":{},\"value\":{}}}\n",
+                    "{{\"error_code\":200,\"cluster_id\":{},\"topic_name\":{},\"partition_id\":{},\"offset\":{},\"timestamp\":\"{}\",\"key\":{},\"value\":{}}}",
                     json_str(cluster_id),
                     json_str(topic),
                     d.partition,

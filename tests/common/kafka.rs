@@ -106,10 +106,17 @@ impl Kafka {
                     PartitionProduceData::default().with_index(partition).with_records(Some(buf.freeze())),
                 ]),
         ]);
-        let response = block_on(self.cluster.call(Target::Broker(leader), &request, self.deadline())).unwrap();
-        let p = &response.responses[0].partition_responses[0];
-        assert_eq!(p.error_code, 0, "produce failed: {p:?}");
-        p.base_offset
+        // Like a real producer: retry while a fresh topic's leadership settles.
+        for _ in 0..50 {
+            let response = block_on(self.cluster.call(Target::Broker(leader), &request, self.deadline())).unwrap();
+            let p = &response.responses[0].partition_responses[0];
+            match kafka_protocol::ResponseError::try_from_code(p.error_code) {
+                None => return p.base_offset,
+                Some(e) if e.is_retriable() => std::thread::sleep(std::time::Duration::from_millis(100)),
+                Some(e) => panic!("produce failed: {e} {p:?}"),
+            }
+        }
+        panic!("produce kept failing with retriable errors");
     }
 }
 

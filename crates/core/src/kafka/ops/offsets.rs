@@ -21,7 +21,32 @@ pub const EARLIEST: i64 = -2;
 pub const LATEST: i64 = -1;
 
 /// Offsets of `partitions` of `topic` at `timestamp` (EARLIEST, LATEST or a time in ms).
+/// Retriable failures (a leader moving, a fresh topic's leadership settling) are retried with
+/// fresh metadata within the deadline.
 pub async fn list<C: Connect, R: Runtime>(
+    cluster: &Cluster<C, R>,
+    topic: &Topic,
+    partitions: &[i32],
+    timestamp: i64,
+    deadline: Deadline,
+) -> Result<BTreeMap<i32, i64>> {
+    let rt = cluster.runtime();
+    let mut current = None;
+    let mut attempt = 0u32;
+    loop {
+        let t = current.as_ref().unwrap_or(topic);
+        match list_once(cluster, t, partitions, timestamp, deadline).await {
+            Err(e) if e.is_retriable() && attempt < 5 && deadline.remaining_ms(rt) > 0 => {
+                rt.sleep((25u64 << attempt).min(deadline.remaining_ms(rt))).await;
+                current = Some(super::metadata::topic(cluster, &topic.name, deadline).await?);
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn list_once<C: Connect, R: Runtime>(
     cluster: &Cluster<C, R>,
     topic: &Topic,
     partitions: &[i32],

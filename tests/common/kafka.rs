@@ -197,3 +197,33 @@ impl Kafka {
         (0..n).flat_map(|p| self.read_partition(topic, p)).collect()
     }
 }
+
+impl Kafka {
+    /// Starts (Some(replicas)) or cancels (None) a reassignment of one partition (KIP-455).
+    pub fn reassign(&self, topic: &str, partition: i32, replicas: Option<Vec<i32>>) {
+        use kafka_protocol::messages::AlterPartitionReassignmentsRequest;
+        use kafka_protocol::messages::BrokerId;
+        use kafka_protocol::messages::alter_partition_reassignments_request::{
+            ReassignablePartition, ReassignableTopic,
+        };
+        let request = AlterPartitionReassignmentsRequest::default()
+            .with_timeout_ms(10_000)
+            .with_allow_replication_factor_change(true)
+            .with_topics(vec![
+                ReassignableTopic::default()
+                    .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+                    .with_partitions(vec![
+                        ReassignablePartition::default()
+                            .with_partition_index(partition)
+                            .with_replicas(replicas.map(|r| r.into_iter().map(BrokerId).collect())),
+                    ]),
+            ]);
+        let response = block_on(self.cluster.call(Target::Any, &request, self.deadline())).unwrap();
+        assert_eq!(response.error_code, 0, "{response:?}");
+        for t in &response.responses {
+            for p in &t.partitions {
+                assert!(p.error_code == 0 || p.error_code == 85, "{p:?}"); // 85: nothing to cancel
+            }
+        }
+    }
+}

@@ -39,6 +39,50 @@ pub enum Route {
     Partition,
     ProduceRecords,
     ProduceBatch,
+    // v3 configs
+    ClusterConfigs,
+    ClusterConfigsAlter,
+    ClusterConfig,
+    ClusterConfigUpdate,
+    ClusterConfigDelete,
+    AllBrokersConfigs,
+    BrokerConfigs,
+    BrokerConfigsAlter,
+    BrokerConfig,
+    BrokerConfigUpdate,
+    BrokerConfigDelete,
+    AllTopicsConfigs,
+    TopicConfigs,
+    TopicConfigsAlter,
+    TopicConfig,
+    TopicConfigUpdate,
+    TopicConfigDelete,
+    // v3 replicas and reassignments
+    Replicas,
+    Replica,
+    BrokerReplicas,
+    AllReassignments,
+    TopicReassignments,
+    PartitionReassignment,
+    // v3 consumer groups
+    ConsumerGroups,
+    ConsumerGroup,
+    Consumers,
+    Consumer,
+    ConsumerAssignments,
+    ConsumerAssignment,
+    Lags,
+    Lag,
+    LagSummary,
+    // v3 ACLs
+    Acls,
+    CreateAcl,
+    DeleteAcls,
+    CreateAclsBatch,
+    // v3 brokers
+    UnregisterBroker,
+    /// Families that need Confluent Server (cluster links, balancer, broker tasks, ...).
+    ConfluentOnly,
 }
 
 impl Route {
@@ -83,7 +127,74 @@ const TABLE: &[(Method, &str, Route)] = &[
     (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}", Route::Partition),
     (Method::POST, "/v3/clusters/{cluster}/topics/{topic}/records", Route::ProduceRecords),
     (Method::POST, "/v3/clusters/{cluster}/topics/{topic}/records:batch", Route::ProduceBatch),
+    // Literal `-` segments first: `{param}` would match them too.
+    (Method::GET, "/v3/clusters/{cluster}/broker-configs", Route::ClusterConfigs),
+    (Method::POST, "/v3/clusters/{cluster}/broker-configs:alter", Route::ClusterConfigsAlter),
+    (Method::GET, "/v3/clusters/{cluster}/broker-configs/{name}", Route::ClusterConfig),
+    (Method::PUT, "/v3/clusters/{cluster}/broker-configs/{name}", Route::ClusterConfigUpdate),
+    (Method::DELETE, "/v3/clusters/{cluster}/broker-configs/{name}", Route::ClusterConfigDelete),
+    (Method::GET, "/v3/clusters/{cluster}/brokers/-/configs", Route::AllBrokersConfigs),
+    (Method::GET, "/v3/clusters/{cluster}/brokers/{broker}/configs", Route::BrokerConfigs),
+    (Method::POST, "/v3/clusters/{cluster}/brokers/{broker}/configs:alter", Route::BrokerConfigsAlter),
+    (Method::GET, "/v3/clusters/{cluster}/brokers/{broker}/configs/{name}", Route::BrokerConfig),
+    (Method::PUT, "/v3/clusters/{cluster}/brokers/{broker}/configs/{name}", Route::BrokerConfigUpdate),
+    (Method::DELETE, "/v3/clusters/{cluster}/brokers/{broker}/configs/{name}", Route::BrokerConfigDelete),
+    (Method::GET, "/v3/clusters/{cluster}/topics/-/configs", Route::AllTopicsConfigs),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/configs", Route::TopicConfigs),
+    (Method::POST, "/v3/clusters/{cluster}/topics/{topic}/configs:alter", Route::TopicConfigsAlter),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/configs/{name}", Route::TopicConfig),
+    (Method::PUT, "/v3/clusters/{cluster}/topics/{topic}/configs/{name}", Route::TopicConfigUpdate),
+    (Method::DELETE, "/v3/clusters/{cluster}/topics/{topic}/configs/{name}", Route::TopicConfigDelete),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}/replicas", Route::Replicas),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}/replicas/{broker}", Route::Replica),
+    (Method::GET, "/v3/clusters/{cluster}/brokers/{broker}/partition-replicas", Route::BrokerReplicas),
+    (Method::GET, "/v3/clusters/{cluster}/topics/-/partitions/-/reassignment", Route::AllReassignments),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions/-/reassignment", Route::TopicReassignments),
+    (
+        Method::GET,
+        "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}/reassignment",
+        Route::PartitionReassignment,
+    ),
+    (Method::GET, "/v3/clusters/{cluster}/consumer-groups", Route::ConsumerGroups),
+    (Method::GET, "/v3/clusters/{cluster}/consumer-groups/{group}", Route::ConsumerGroup),
+    (Method::GET, "/v3/clusters/{cluster}/consumer-groups/{group}/consumers", Route::Consumers),
+    (Method::GET, "/v3/clusters/{cluster}/consumer-groups/{group}/consumers/{consumer}", Route::Consumer),
+    (
+        Method::GET,
+        "/v3/clusters/{cluster}/consumer-groups/{group}/consumers/{consumer}/assignments",
+        Route::ConsumerAssignments,
+    ),
+    (
+        Method::GET,
+        "/v3/clusters/{cluster}/consumer-groups/{group}/consumers/{consumer}/assignments/{topic}/partitions/{partition}",
+        Route::ConsumerAssignment,
+    ),
+    (Method::GET, "/v3/clusters/{cluster}/consumer-groups/{group}/lags", Route::Lags),
+    (Method::GET, "/v3/clusters/{cluster}/consumer-groups/{group}/lags/{topic}/partitions/{partition}", Route::Lag),
+    (Method::GET, "/v3/clusters/{cluster}/consumer-groups/{group}/lag-summary", Route::LagSummary),
+    (Method::GET, "/v3/clusters/{cluster}/acls", Route::Acls),
+    (Method::POST, "/v3/clusters/{cluster}/acls", Route::CreateAcl),
+    (Method::DELETE, "/v3/clusters/{cluster}/acls", Route::DeleteAcls),
+    (Method::POST, "/v3/clusters/{cluster}/acls:batch", Route::CreateAclsBatch),
+    (Method::POST, "/v3/clusters/{cluster}/brokers/{broker}:unregister", Route::UnregisterBroker),
+    // Confluent Server only (Self-Balancing broker removal).
+    (Method::DELETE, "/v3/clusters/{cluster}/brokers/{broker}", Route::ConfluentOnly),
+    (Method::POST, "/v3/clusters/{cluster}/brokers:delete", Route::ConfluentOnly),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/default-configs", Route::ConfluentOnly),
 ];
+
+/// Path families only Confluent Server has: cluster links and mirrors, the balancer, broker tasks,
+/// remove-broker tasks, broker replica exclusions, replica status (any method).
+fn confluent_only(segments: &[&str]) -> bool {
+    // segments: ["v3", "clusters", "{cluster}", family, ...]
+    if segments.len() < 4 || segments[0] != "v3" || segments[1] != "clusters" {
+        return false;
+    }
+    let family = segments[3].split(':').next().unwrap_or("");
+    matches!(family, "links" | "balancer" | "broker-replica-exclusions" | "remove-broker-tasks")
+        || (family == "brokers" && segments.get(5).is_some_and(|s| *s == "tasks"))
+        || segments.last().is_some_and(|s| *s == "replica-status")
+}
 
 /// Whether the route at `method` + `path` reads its body as a stream (the host then must not
 /// buffer it: v3 streaming produce may run for as long as the client keeps sending).
@@ -115,6 +226,12 @@ pub fn route(method: &Method, path: &str) -> Result<Matched, ApiError> {
         }
         path_matched = true;
     }
+    if confluent_only(&segments) {
+        return Ok(Matched {
+            route: Route::ConfluentOnly,
+            params: segments.get(2).map(|c| vec![(*c).to_owned()]).unwrap_or_default(),
+        });
+    }
     if path_matched {
         Err(ApiError::method_not_allowed(method.as_str(), path))
     } else {
@@ -130,10 +247,18 @@ fn match_pattern(pattern: &str, segments: &[&str]) -> Result<Option<Vec<String>>
     let mut params = Vec::new();
     for (p, s) in parts.iter().zip(segments) {
         if p.starts_with('{') {
-            if s.is_empty() {
+            // `{param}:action` (e.g. `{broker}:unregister`): the segment must end with the action.
+            let value = match p.split_once("}:") {
+                Some((_, action)) => match s.strip_suffix(action).and_then(|v| v.strip_suffix(':')) {
+                    Some(v) => v,
+                    None => return Ok(None),
+                },
+                None => s,
+            };
+            if value.is_empty() {
                 return Ok(None);
             }
-            let decoded = percent_decode(s)
+            let decoded = percent_decode(value)
                 .ok_or_else(|| ApiError::bad_request(format!("Invalid percent-encoding in path segment '{s}'.")))?;
             params.push(decoded);
         } else if p != s {
@@ -173,6 +298,31 @@ mod tests {
         assert_eq!(m.params, vec!["abc", "my.topic", "3"]);
         assert_eq!(route(&Method::GET, "/topics/").expect("trailing slash").route, Route::V2Topics);
         assert_eq!(route(&Method::DELETE, "/v3/clusters/c/topics/t").expect("delete").route, Route::DeleteTopic);
+    }
+
+    #[test]
+    fn literal_dashes_actions_and_confluent_only_families() {
+        assert_eq!(route(&Method::GET, "/v3/clusters/c/topics/-/configs").expect("r").route, Route::AllTopicsConfigs);
+        assert_eq!(route(&Method::GET, "/v3/clusters/c/topics/t/configs").expect("r").route, Route::TopicConfigs);
+        let m = route(&Method::POST, "/v3/clusters/c/brokers/3:unregister").expect("r");
+        assert_eq!((m.route, m.params), (Route::UnregisterBroker, vec!["c".to_string(), "3".to_string()]));
+        assert_eq!(
+            route(&Method::POST, "/v3/clusters/c/topics/t/configs:alter").expect("r").route,
+            Route::TopicConfigsAlter
+        );
+        for p in [
+            "/v3/clusters/c/links",
+            "/v3/clusters/c/links/l/mirrors:promote",
+            "/v3/clusters/c/balancer/any-uneven-load",
+            "/v3/clusters/c/brokers/-/tasks",
+            "/v3/clusters/c/brokers/1/tasks/add-broker",
+            "/v3/clusters/c/broker-replica-exclusions:create",
+            "/v3/clusters/c/remove-broker-tasks/1",
+            "/v3/clusters/c/topics/t/partitions/-/replica-status",
+        ] {
+            assert_eq!(route(&Method::GET, p).expect(p).route, Route::ConfluentOnly, "{p}");
+        }
+        assert_eq!(route(&Method::DELETE, "/v3/clusters/c/brokers/1").expect("r").route, Route::ConfluentOnly);
     }
 
     #[test]

@@ -53,3 +53,24 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
     let broker = meta.brokers.iter().find(|b| b.id == id).ok_or_else(|| ApiError::broker_not_found(id))?;
     Ok(ctx.json(200, &broker_view(&links, broker)))
 }
+
+/// `POST …/brokers/{id}:unregister`: removes a stopped broker's registration (KRaft).
+pub async fn unregister<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let id = validate::broker_id(ctx.param(1))?;
+    ctx.check_cluster().await?;
+    crate::kafka::ops::brokers::unregister(ctx.cluster(), id, ctx.deadline).await?;
+    Ok(Response::empty(204, ctx.content_type))
+}
+
+/// The families only Confluent Server implements: a clear answer instead of a bare 404.
+pub async fn confluent_only<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    Err(ApiError::new(
+        501,
+        501,
+        format!(
+            "{} {} needs Confluent Server (cluster linking, Self-Balancing, broker tasks, replica exclusions or replica \
+             status); this cluster runs Apache Kafka.",
+            ctx.req.method, ctx.req.path
+        ),
+    ))
+}

@@ -1,10 +1,15 @@
 //! The v3 API (`application/json`), one file per resource; shapes follow the v3 OpenAPI document
 //! (`Resource`/`ResourceCollection` with `kind`, `metadata.self`, `resource_name`, `related` links).
 
+pub mod acls;
 pub mod brokers;
 pub mod clusters;
+pub mod configs;
+pub mod consumer_groups;
 pub mod partitions;
+pub mod reassignments;
 pub mod records;
+pub mod replicas;
 pub mod topics;
 
 use serde_json::{Map, Value, json};

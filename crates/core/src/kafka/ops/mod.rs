@@ -1,7 +1,11 @@
 //! Kafka operations, one file per group. Each returns plain data the REST layer shapes.
 
+pub mod acls;
+pub mod brokers;
 pub mod configs;
+pub mod groups;
 pub mod metadata;
 pub mod offsets;
 pub mod produce;
+pub mod reassignments;
 pub mod topics;

@@ -108,6 +108,11 @@ fn topic_lifecycle() {
     assert_eq!(p1["replicas"]["related"], host.url(&format!("{topics}/{name}/partitions/1/replicas")));
     assert_eq!(p1["metadata"]["resource_name"], format!("crn:///kafka={id}/topic={name}/partition=1"));
     host.get(&format!("{topics}/{name}/partitions/3")).assert_error(404, 40402);
+    let offsets = host.get(&format!("{topics}/{name}/partitions/1/offset")).json();
+    assert_eq!(offsets["kind"], "KafkaPartitionWithOffsets");
+    assert_eq!((offsets["earliest_offset"].as_i64(), offsets["latest_offset"].as_i64()), (Some(0), Some(0)));
+    host.get(&format!("{topics}/{name}/partitions/1/offset?offset_type=middle")).assert_error(400, 400);
+    host.get(&format!("{topics}/{name}/partitions/9/offset")).assert_error(404, 40402);
     host.get(&format!("{topics}/{name}/partitions/x")).assert_error(404, 40402);
 
     // Grow partitions; shrinking is refused.

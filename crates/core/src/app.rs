@@ -166,6 +166,7 @@ async fn dispatch<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'stat
         Route::UpdateTopic => v3::topics::update(ctx).await,
         Route::Partitions => v3::partitions::list(ctx).await,
         Route::Partition => v3::partitions::get(ctx).await,
+        Route::PartitionOffsets => v3::partitions::offsets(ctx).await,
         Route::ProduceRecords => v3::records::produce(ctx).await,
         Route::ProduceBatch => v3::records::produce_batch(ctx).await,
         Route::ClusterConfigs => v3::configs::list(ctx, 'c').await,

@@ -37,6 +37,7 @@ pub enum Route {
     UpdateTopic,
     Partitions,
     Partition,
+    PartitionOffsets,
     ProduceRecords,
     ProduceBatch,
     // v3 configs
@@ -125,6 +126,7 @@ const TABLE: &[(Method, &str, Route)] = &[
     (Method::PATCH, "/v3/clusters/{cluster}/topics/{topic}", Route::UpdateTopic),
     (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions", Route::Partitions),
     (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}", Route::Partition),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}/offset", Route::PartitionOffsets),
     (Method::POST, "/v3/clusters/{cluster}/topics/{topic}/records", Route::ProduceRecords),
     (Method::POST, "/v3/clusters/{cluster}/topics/{topic}/records:batch", Route::ProduceBatch),
     // Literal `-` segments first: `{param}` would match them too.

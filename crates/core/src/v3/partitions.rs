@@ -51,3 +51,44 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
     let p = topic.partition(id).ok_or_else(|| ApiError::partition_not_found(name, id))?;
     Ok(ctx.json(200, &partition_view(&Links::new(ctx, &cluster_id), name, p)))
 }
+
+/// `GET …/partitions/{p}/offset`: the earliest and latest offsets (ListOffsets, both at once).
+pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    use crate::kafka::ops::offsets;
+    if let Some(t) = ctx.req.query_param("offset_type")
+        && !t.is_empty()
+        && !t.eq_ignore_ascii_case("earliest")
+        && !t.eq_ignore_ascii_case("latest")
+    {
+        return Err(ApiError::bad_request(format!("offset_type '{t}' is not earliest or latest.")));
+    }
+    let name = ctx.param(1);
+    validate::topic_name(name)?;
+    let id = validate::partition_id(name, ctx.param(2))?;
+    let (cluster_id, topic) = checked_topic(ctx, name).await?;
+    if topic.partition(id).is_none() {
+        return Err(ApiError::partition_not_found(name, id));
+    }
+    let ids = [id];
+    let (earliest, latest) = futures::join!(
+        offsets::list(ctx.cluster(), &topic, &ids, offsets::EARLIEST, ctx.deadline),
+        offsets::list(ctx.cluster(), &topic, &ids, offsets::LATEST, ctx.deadline)
+    );
+    let links = Links::new(ctx, &cluster_id);
+    let base = format!("/topics/{name}/partitions/{id}/offset");
+    Ok(ctx.json(
+        200,
+        &resource(
+            "KafkaPartitionWithOffsets",
+            links.url(&base),
+            links.crn(&format!("/topic={name}/partition={id}/offset")),
+            json!({
+                "cluster_id": cluster_id,
+                "topic_name": name,
+                "partition_id": id,
+                "earliest_offset": earliest?.get(&id).copied().unwrap_or(0),
+                "latest_offset": latest?.get(&id).copied().unwrap_or(0),
+            }),
+        ),
+    ))
+}

@@ -124,9 +124,14 @@ impl<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static> App<C, R,
             Api::V2 => V2_OFFERS,
             Api::V3 => V3_OFFERS,
         };
-        let content_type = match negotiate::negotiate(req.header("accept"), offers) {
-            Ok(t) => t,
-            Err(e) => return Response::error(&e, error_type),
+        // Records come in the consumer's own format: that route checks Accept itself (40601).
+        let content_type = if matched.route == Route::V2Records {
+            V2_JSON
+        } else {
+            match negotiate::negotiate(req.header("accept"), offers) {
+                Ok(t) => t,
+                Err(e) => return Response::error(&e, error_type),
+            }
         };
         if req.body.len() > self.config.max_request_bytes {
             return Response::error(&ApiError::payload_too_large(self.config.max_request_bytes), content_type);
@@ -154,7 +159,18 @@ async fn dispatch<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'stat
         Route::V2Produce => v2::produce::to_topic(ctx).await,
         Route::V2ProducePartition => v2::produce::to_partition(ctx).await,
         Route::V2CreateConsumer => v2::consumers::create(ctx).await,
-        Route::V2DeleteConsumer => v2::consumers::delete(ctx).await,
+        Route::V2DeleteConsumer => v2::consumers::delete_instance(ctx).await,
+        Route::V2Subscribe => v2::consumers::subscribe(ctx).await,
+        Route::V2Subscription => v2::consumers::subscription(ctx).await,
+        Route::V2Unsubscribe => v2::consumers::unsubscribe(ctx).await,
+        Route::V2Assign => v2::consumers::assign(ctx).await,
+        Route::V2Assignments => v2::consumers::assignments(ctx).await,
+        Route::V2Seek => v2::consumers::seek(ctx).await,
+        Route::V2SeekBeginning => v2::consumers::seek_to(ctx, false).await,
+        Route::V2SeekEnd => v2::consumers::seek_to(ctx, true).await,
+        Route::V2Commit => v2::consumers::commit(ctx).await,
+        Route::V2Committed => v2::consumers::committed(ctx).await,
+        Route::V2Records => v2::consumers::records(ctx).await,
         Route::Clusters => v3::clusters::list(ctx).await,
         Route::Cluster => v3::clusters::get(ctx).await,
         Route::Brokers => v3::brokers::list(ctx).await,

@@ -17,6 +17,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("producer_compression", "none"),
     ("kafka_metadata_max_age_ms", "10000"),
     ("producer_max_batch_bytes", "1000000"),
+    ("consumer_instance_timeout_ms", "300000"),
+    ("consumer_request_timeout_ms", "1000"),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +41,10 @@ pub struct Config {
     pub metadata_max_age_ms: u64,
     /// One partition's batch at most (keep at or below the brokers' `message.max.bytes`).
     pub producer_max_batch_bytes: usize,
+    /// v2 consumer instances idle longer than this are gone (404/40403).
+    pub consumer_instance_timeout_ms: u64,
+    /// Default long-poll of `GET …/records` when the request names no timeout.
+    pub consumer_request_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -59,6 +65,8 @@ impl Default for Config {
                 producer_compression: kafka_protocol::records::Compression::None,
                 metadata_max_age_ms: 10_000,
                 producer_max_batch_bytes: 1_000_000,
+                consumer_instance_timeout_ms: 300_000,
+                consumer_request_timeout_ms: 1_000,
             },
         }
     }
@@ -111,6 +119,8 @@ impl Config {
             metadata_max_age_ms: number("kafka_metadata_max_age_ms")?,
             producer_max_batch_bytes: usize::try_from(number("producer_max_batch_bytes")?.max(1024))
                 .unwrap_or(usize::MAX),
+            consumer_instance_timeout_ms: number("consumer_instance_timeout_ms")?,
+            consumer_request_timeout_ms: number("consumer_request_timeout_ms")?,
         })
     }
 }

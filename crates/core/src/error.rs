@@ -79,6 +79,17 @@ impl From<crate::state::KvError> for ApiError {
     }
 }
 
+impl From<crate::state::SaveError> for ApiError {
+    fn from(err: crate::state::SaveError) -> Self {
+        match err {
+            crate::state::SaveError::Kv(e) => e.into(),
+            // Another request for the same instance won: the client retries (never a silent loss).
+            crate::state::SaveError::Conflict => ApiError::new(409, 409, err.to_string()),
+            crate::state::SaveError::Gone => ApiError::new(404, 40403, err.to_string()),
+        }
+    }
+}
+
 impl From<kafka::Error> for ApiError {
     /// Kafka failure → HTTP status and error_code. Every Kafka error reaches HTTP through here.
     fn from(err: kafka::Error) -> Self {

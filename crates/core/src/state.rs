@@ -55,4 +55,101 @@ pub struct ConsumerInstance {
     pub last_used_ms: i64,
     /// Incremented on every write; the basis for detecting racing writers.
     pub version: u64,
+    #[serde(default)]
+    pub subscription: Option<Subscription>,
+    /// Partitions assigned by hand (`POST …/assignments`); exclusive with a subscription.
+    #[serde(default)]
+    pub assignment: Vec<TopicPartition>,
+    /// Group membership (KIP-848), renewed by this consumer's own requests.
+    #[serde(default)]
+    pub member: Option<Membership>,
+    /// Next offset to read, per partition.
+    #[serde(default)]
+    pub positions: Vec<Position>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subscription {
+    Topics(Vec<String>),
+    Pattern(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Membership {
+    pub member_id: String,
+    pub epoch: i32,
+    /// The assignment the broker gave, reconciled at once (nothing is in flight between requests).
+    pub assigned: Vec<TopicPartition>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl ConsumerInstance {
+    pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.positions.iter().find(|p| p.topic == topic && p.partition == partition).map(|p| p.offset)
+    }
+
+    pub fn set_position(&mut self, topic: &str, partition: i32, offset: i64) {
+        match self.positions.iter_mut().find(|p| p.topic == topic && p.partition == partition) {
+            Some(p) => p.offset = offset,
+            None => self.positions.push(Position { topic: topic.to_owned(), partition, offset }),
+        }
+    }
+
+    /// The partitions this consumer reads: its manual assignment or what the group gave it.
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        if self.subscription.is_some() {
+            self.member.as_ref().map(|m| m.assigned.clone()).unwrap_or_default()
+        } else {
+            self.assignment.clone()
+        }
+    }
+}
+
+/// Why a consumer record could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error(transparent)]
+    Kv(#[from] KvError),
+    #[error("the consumer instance was changed by another request meanwhile")]
+    Conflict,
+    #[error("the consumer instance was deleted meanwhile")]
+    Gone,
+}
+
+pub async fn load_consumer<K: KvStore>(kv: &K, group: &str, name: &str) -> Result<Option<ConsumerInstance>, KvError> {
+    match kv.get(&consumer_key(group, name)).await? {
+        None => Ok(None),
+        Some(bytes) => {
+            serde_json::from_slice(&bytes).map(Some).map_err(|e| KvError(format!("corrupt consumer record: {e}")))
+        }
+    }
+}
+
+/// Writes `rec` if nobody wrote it since it was read at `rec.version` (check, then write: the
+/// window between the two is as small as `spin:key-value@3.0.0`, which has no compare-and-set,
+/// allows), bumping the version.
+pub async fn save_consumer<K: KvStore>(kv: &K, rec: &mut ConsumerInstance) -> Result<(), SaveError> {
+    let key = consumer_key(&rec.group, &rec.name);
+    match load_consumer(kv, &rec.group, &rec.name).await? {
+        None => return Err(SaveError::Gone),
+        Some(current) if current.version != rec.version => return Err(SaveError::Conflict),
+        Some(_) => {}
+    }
+    rec.version += 1;
+    let bytes = serde_json::to_vec(rec).map_err(|e| KvError(e.to_string()))?;
+    kv.set(&key, &bytes).await?;
+    Ok(())
 }

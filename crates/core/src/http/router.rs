@@ -25,6 +25,17 @@ pub enum Route {
     V2ProducePartition,
     V2CreateConsumer,
     V2DeleteConsumer,
+    V2Subscribe,
+    V2Subscription,
+    V2Unsubscribe,
+    V2Assign,
+    V2Assignments,
+    V2Seek,
+    V2SeekBeginning,
+    V2SeekEnd,
+    V2Commit,
+    V2Committed,
+    V2Records,
     // v3
     Clusters,
     Cluster,
@@ -98,7 +109,18 @@ impl Route {
             | Route::V2Produce
             | Route::V2ProducePartition
             | Route::V2CreateConsumer
-            | Route::V2DeleteConsumer => Api::V2,
+            | Route::V2DeleteConsumer
+            | Route::V2Subscribe
+            | Route::V2Subscription
+            | Route::V2Unsubscribe
+            | Route::V2Assign
+            | Route::V2Assignments
+            | Route::V2Seek
+            | Route::V2SeekBeginning
+            | Route::V2SeekEnd
+            | Route::V2Commit
+            | Route::V2Committed
+            | Route::V2Records => Api::V2,
             _ => Api::V3,
         }
     }
@@ -115,6 +137,17 @@ const TABLE: &[(Method, &str, Route)] = &[
     (Method::GET, "/brokers", Route::V2Brokers),
     (Method::POST, "/consumers/{group}", Route::V2CreateConsumer),
     (Method::DELETE, "/consumers/{group}/instances/{instance}", Route::V2DeleteConsumer),
+    (Method::POST, "/consumers/{group}/instances/{instance}/subscription", Route::V2Subscribe),
+    (Method::GET, "/consumers/{group}/instances/{instance}/subscription", Route::V2Subscription),
+    (Method::DELETE, "/consumers/{group}/instances/{instance}/subscription", Route::V2Unsubscribe),
+    (Method::POST, "/consumers/{group}/instances/{instance}/assignments", Route::V2Assign),
+    (Method::GET, "/consumers/{group}/instances/{instance}/assignments", Route::V2Assignments),
+    (Method::POST, "/consumers/{group}/instances/{instance}/positions", Route::V2Seek),
+    (Method::POST, "/consumers/{group}/instances/{instance}/positions/beginning", Route::V2SeekBeginning),
+    (Method::POST, "/consumers/{group}/instances/{instance}/positions/end", Route::V2SeekEnd),
+    (Method::POST, "/consumers/{group}/instances/{instance}/offsets", Route::V2Commit),
+    (Method::GET, "/consumers/{group}/instances/{instance}/offsets", Route::V2Committed),
+    (Method::GET, "/consumers/{group}/instances/{instance}/records", Route::V2Records),
     (Method::GET, "/v3/clusters", Route::Clusters),
     (Method::GET, "/v3/clusters/{cluster}", Route::Cluster),
     (Method::GET, "/v3/clusters/{cluster}/brokers", Route::Brokers),

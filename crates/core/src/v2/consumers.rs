@@ -123,22 +123,16 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
         created_ms: now,
         last_used_ms: now,
         version: 1,
+        subscription: None,
+        assignment: vec![],
+        member: None,
+        positions: vec![],
     };
     let bytes = serde_json::to_vec(&record).map_err(|e| ApiError::internal(e.to_string()))?;
     ctx.app.kv.set(&key, &bytes).await?;
     let base_uri =
         format!("{}/consumers/{}/instances/{}", ctx.base_url(), encode_segment(&group), encode_segment(&name));
     Ok(ctx.json(200, &Created { instance_id: name, base_uri }))
-}
-
-pub async fn delete<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let (group, instance) = (ctx.param(0), ctx.param(1));
-    let key = consumer_key(group, instance);
-    if ctx.app.kv.get(&key).await?.is_none() {
-        return Err(ApiError::consumer_not_found(group, instance));
-    }
-    ctx.app.kv.delete(&key).await?;
-    Ok(Response::empty(204, ctx.content_type))
 }
 
 /// Percent-encodes a path segment (names may hold any printable character).
@@ -152,4 +146,550 @@ fn encode_segment(s: &str) -> String {
         }
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Everything after creation: each request loads the instance record, does its Kafka work, and
+// writes the record back (versioned). No instance memory is involved, so any proxy instance
+// serves any consumer.
+
+use crate::kafka::ops::consumer::{self, Subscribe};
+use crate::kafka::ops::{groups, metadata, offsets};
+use crate::state::{Membership, Subscription, TopicPartition, load_consumer, save_consumer};
+
+/// Loads the instance named in the path; gone when missing or idle past the instance timeout.
+async fn instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<ConsumerInstance> {
+    let (group, name) = (ctx.param(0), ctx.param(1));
+    let Some(rec) = load_consumer(&ctx.app.kv, group, name).await? else {
+        return Err(ApiError::consumer_not_found(group, name));
+    };
+    let now = ctx.cluster().runtime().wall_ms();
+    if now - rec.last_used_ms > ctx.app.config.consumer_instance_timeout_ms as i64 {
+        // Expired: clean up what is left (the broker fenced its membership long ago).
+        ctx.app.kv.delete(&consumer_key(group, name)).await?;
+        return Err(ApiError::consumer_not_found(group, name));
+    }
+    Ok(rec)
+}
+
+async fn save<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, rec: &mut ConsumerInstance) -> ApiResult<()> {
+    rec.last_used_ms = ctx.cluster().runtime().wall_ms();
+    save_consumer(&ctx.app.kv, rec).await?;
+    Ok(())
+}
+
+fn body_json<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Value> {
+    check_v2_content_type(ctx)?;
+    if ctx.req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    serde_json::from_slice(&ctx.req.body).map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}.")))
+}
+
+/// `[{"topic", "partition"}]` under `field`.
+fn partitions_of(body: &Value, field: &str) -> ApiResult<Vec<TopicPartition>> {
+    let list = body
+        .get(field)
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::unprocessable(format!("{field} must be a list.")))?;
+    list.iter()
+        .map(|p| {
+            let topic = p.get("topic").and_then(Value::as_str);
+            let partition = p.get("partition").and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok());
+            match (topic, partition) {
+                (Some(t), Some(n)) if n >= 0 => Ok(TopicPartition { topic: t.to_owned(), partition: n }),
+                _ => {
+                    Err(ApiError::unprocessable(format!("{field}: each entry needs a topic and a partition, got {p}.")))
+                }
+            }
+        })
+        .collect()
+}
+
+fn mutually_exclusive() -> ApiError {
+    ApiError::new(409, 40903, "Subscription to topics, partitions and pattern are mutually exclusive.")
+}
+
+pub async fn subscribe<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let mut rec = instance(ctx).await?;
+    let body = body_json(ctx)?;
+    let topics = body.get("topics").filter(|v| !v.is_null());
+    let pattern = body.get("topic_pattern").filter(|v| !v.is_null());
+    let subscription = match (topics, pattern) {
+        (Some(_), Some(_)) => return Err(mutually_exclusive()),
+        (Some(t), None) => {
+            let names: Vec<String> = t
+                .as_array()
+                .and_then(|a| a.iter().map(|v| v.as_str().map(String::from)).collect::<Option<Vec<_>>>())
+                .ok_or_else(|| ApiError::unprocessable("topics must be a list of topic names."))?;
+            if names.is_empty() {
+                return Err(ApiError::unprocessable("topics may not be empty."));
+            }
+            for n in &names {
+                crate::validate::topic_name(n)?;
+            }
+            Subscription::Topics(names)
+        }
+        (None, Some(p)) => Subscription::Pattern(
+            p.as_str()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| ApiError::unprocessable("topic_pattern must be a regular expression."))?
+                .to_owned(),
+        ),
+        (None, None) => return Err(ApiError::unprocessable("topics or topic_pattern is required.")),
+    };
+    if !rec.assignment.is_empty() {
+        return Err(mutually_exclusive());
+    }
+    rec.subscription = Some(subscription);
+    save(ctx, &mut rec).await?;
+    Ok(Response::empty(204, ctx.content_type))
+}
+
+pub async fn subscription<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let rec = instance(ctx).await?;
+    let topics: Vec<String> = match &rec.subscription {
+        Some(Subscription::Topics(t)) => t.clone(),
+        // A pattern: the topics it currently brings (as assigned to this member).
+        Some(Subscription::Pattern(_)) => {
+            let mut t: Vec<String> = rec.partitions().into_iter().map(|p| p.topic).collect();
+            t.dedup();
+            t
+        }
+        None => vec![],
+    };
+    Ok(ctx.json(200, &serde_json::json!({ "topics": topics })))
+}
+
+/// Leaves the group at once (heartbeat with epoch -1), so the partitions move without waiting
+/// for the session to time out.
+async fn leave<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, rec: &ConsumerInstance) {
+    if let (Some(m), Some(sub)) = (&rec.member, &rec.subscription) {
+        let Ok(coords) = groups::coordinators(ctx.cluster(), std::slice::from_ref(&rec.group), ctx.deadline).await
+        else {
+            return;
+        };
+        let Some(&coordinator) = coords.get(&rec.group) else { return };
+        let meta =
+            metadata::ClusterMetadata { cluster_id: String::new(), controller_id: -1, brokers: vec![], topics: vec![] };
+        let topics;
+        let subscribe = match sub {
+            Subscription::Topics(t) => {
+                topics = t.clone();
+                Subscribe::Topics(&topics)
+            }
+            Subscription::Pattern(p) => Subscribe::Pattern(p),
+        };
+        let _ = consumer::heartbeat(
+            ctx.cluster(),
+            coordinator,
+            &rec.group,
+            &m.member_id,
+            -1,
+            &subscribe,
+            &[],
+            &meta,
+            ctx.deadline,
+        )
+        .await;
+    }
+}
+
+pub async fn unsubscribe<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let mut rec = instance(ctx).await?;
+    leave(ctx, &rec).await;
+    rec.subscription = None;
+    rec.member = None;
+    rec.positions.clear();
+    save(ctx, &mut rec).await?;
+    Ok(Response::empty(204, ctx.content_type))
+}
+
+pub async fn delete_instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let rec = instance(ctx).await?;
+    leave(ctx, &rec).await;
+    ctx.app.kv.delete(&consumer_key(&rec.group, &rec.name)).await?;
+    Ok(Response::empty(204, ctx.content_type))
+}
+
+pub async fn assign<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let mut rec = instance(ctx).await?;
+    let parts = partitions_of(&body_json(ctx)?, "partitions")?;
+    if rec.subscription.is_some() {
+        return Err(mutually_exclusive());
+    }
+    rec.assignment = parts;
+    rec.assignment.sort();
+    rec.assignment.dedup();
+    rec.positions.retain(|p| rec.assignment.iter().any(|a| a.topic == p.topic && a.partition == p.partition));
+    save(ctx, &mut rec).await?;
+    Ok(Response::empty(204, ctx.content_type))
+}
+
+pub async fn assignments<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let rec = instance(ctx).await?;
+    let parts: Vec<Value> =
+        rec.partitions().iter().map(|p| serde_json::json!({"topic": p.topic, "partition": p.partition})).collect();
+    Ok(ctx.json(200, &serde_json::json!({ "partitions": parts })))
+}
+
+/// Offsets of `parts` at `timestamp` (EARLIEST / LATEST / a time), topic by topic.
+async fn offsets_at<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    parts: &[(TopicPartition, i64)],
+) -> ApiResult<Vec<(TopicPartition, i64)>> {
+    let mut names: Vec<String> = parts.iter().map(|(p, _)| p.topic.clone()).collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(vec![]);
+    }
+    let meta = metadata::fetch(ctx.cluster(), metadata::Topics::Named(&names), ctx.deadline).await?;
+    let mut out = Vec::new();
+    for (tp, ts) in parts {
+        let topic = meta.topic(&tp.topic).ok_or_else(|| ApiError::topic_not_found(&tp.topic))?;
+        if topic.partition(tp.partition).is_none() {
+            return Err(ApiError::partition_not_found(&tp.topic, tp.partition));
+        }
+        let found = offsets::list(ctx.cluster(), topic, &[tp.partition], *ts, ctx.deadline).await?;
+        // A timestamp after the last record: the end of the partition.
+        let offset = match found.get(&tp.partition).copied() {
+            Some(o) if o >= 0 => o,
+            _ => offsets::list(ctx.cluster(), topic, &[tp.partition], offsets::LATEST, ctx.deadline)
+                .await?
+                .get(&tp.partition)
+                .copied()
+                .unwrap_or(0),
+        };
+        out.push((tp.clone(), offset));
+    }
+    Ok(out)
+}
+
+pub async fn seek<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let mut rec = instance(ctx).await?;
+    let body = body_json(ctx)?;
+    let mut targets = Vec::new();
+    if let Some(list) = body.get("offsets").and_then(Value::as_array) {
+        for o in list {
+            let tp = partitions_of(&serde_json::json!({"p": [o]}), "p")?.remove(0);
+            let offset = o
+                .get("offset")
+                .and_then(Value::as_i64)
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| ApiError::unprocessable(format!("offsets: {o} needs a non-negative offset.")))?;
+            targets.push((tp, offset));
+        }
+    }
+    if let Some(list) = body.get("timestamps").and_then(Value::as_array) {
+        let mut by_time = Vec::new();
+        for t in list {
+            let tp = partitions_of(&serde_json::json!({"p": [t]}), "p")?.remove(0);
+            let ms = match t.get("timestamp") {
+                Some(Value::Number(n)) => n.as_i64(),
+                Some(Value::String(s)) => crate::time::parse_ms(s),
+                _ => None,
+            }
+            .filter(|ms| *ms >= 0)
+            .ok_or_else(|| ApiError::unprocessable(format!("timestamps: {t} needs a timestamp (ms or RFC 3339).")))?;
+            by_time.push((tp, ms));
+        }
+        targets.extend(offsets_at(ctx, &by_time).await?);
+    }
+    if targets.is_empty() {
+        return Err(ApiError::unprocessable("offsets or timestamps is required."));
+    }
+    for (tp, offset) in targets {
+        rec.set_position(&tp.topic, tp.partition, offset);
+    }
+    save(ctx, &mut rec).await?;
+    Ok(Response::empty(204, ctx.content_type))
+}
+
+pub async fn seek_to<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, end: bool) -> ApiResult<Response> {
+    let mut rec = instance(ctx).await?;
+    let parts = partitions_of(&body_json(ctx)?, "partitions")?;
+    let at = if end { offsets::LATEST } else { offsets::EARLIEST };
+    let list: Vec<(TopicPartition, i64)> = parts.into_iter().map(|p| (p, at)).collect();
+    for (tp, offset) in offsets_at(ctx, &list).await? {
+        rec.set_position(&tp.topic, tp.partition, offset);
+    }
+    save(ctx, &mut rec).await?;
+    Ok(Response::empty(204, ctx.content_type))
+}
+
+async fn coordinator_of<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, group: &str) -> ApiResult<i32> {
+    let coords = groups::coordinators(ctx.cluster(), &[group.to_owned()], ctx.deadline).await?;
+    coords.get(group).copied().ok_or_else(|| ApiError::internal(format!("no coordinator for group '{group}'")))
+}
+
+fn member_of(rec: &ConsumerInstance) -> Option<(&str, i32)> {
+    rec.member.as_ref().filter(|_| rec.subscription.is_some()).map(|m| (m.member_id.as_str(), m.epoch))
+}
+
+pub async fn commit<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let rec = instance(ctx).await?;
+    let body = body_json(ctx)?;
+    let offsets: Vec<((String, i32), i64, Option<String>)> = match body.get("offsets").and_then(Value::as_array) {
+        Some(list) => {
+            list.iter()
+                .map(|o| {
+                    let tp = partitions_of(&serde_json::json!({"p": [o]}), "p")?.remove(0);
+                    let offset =
+                        o.get("offset").and_then(Value::as_i64).filter(|n| *n >= 0).ok_or_else(|| {
+                            ApiError::unprocessable(format!("offsets: {o} needs a non-negative offset."))
+                        })?;
+                    Ok(((tp.topic, tp.partition), offset, o.get("metadata").and_then(Value::as_str).map(String::from)))
+                })
+                .collect::<ApiResult<_>>()?
+        }
+        // No body: everything this consumer has read so far.
+        None => rec.positions.iter().map(|p| ((p.topic.clone(), p.partition), p.offset, None)).collect(),
+    };
+    if !offsets.is_empty() {
+        let coordinator = coordinator_of(ctx, &rec.group).await?;
+        consumer::commit(ctx.cluster(), coordinator, &rec.group, member_of(&rec), &offsets, ctx.deadline).await?;
+    }
+    Ok(Response::empty(204, ctx.content_type))
+}
+
+pub async fn committed<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let rec = instance(ctx).await?;
+    let parts = partitions_of(&body_json(ctx)?, "partitions")?;
+    let coordinator = coordinator_of(ctx, &rec.group).await?;
+    let all = groups::committed(ctx.cluster(), &rec.group, coordinator, ctx.deadline).await?;
+    let offsets: Vec<Value> = parts
+        .iter()
+        .map(|p| {
+            let offset = all.get(&(p.topic.clone(), p.partition)).copied().unwrap_or(-1);
+            serde_json::json!({"topic": p.topic, "partition": p.partition, "offset": offset, "metadata": ""})
+        })
+        .collect();
+    Ok(ctx.json(200, &serde_json::json!({ "offsets": offsets })))
+}
+
+/// Joins or renews the group membership within `budget_ms`, returning the partitions to read.
+async fn renew_membership<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    rec: &mut ConsumerInstance,
+    budget: crate::Deadline,
+) -> ApiResult<()> {
+    let Some(sub) = rec.subscription.clone() else { return Ok(()) };
+    let rt = ctx.cluster().runtime();
+    let mut coordinator = coordinator_of(ctx, &rec.group).await?;
+    let meta = consumer::all_topics(ctx.cluster(), budget).await?;
+    let subscribe = match &sub {
+        Subscription::Topics(t) => Subscribe::Topics(t),
+        Subscription::Pattern(p) => Subscribe::Pattern(p),
+    };
+    let mut joined_now = false;
+    loop {
+        let (member_id, epoch, owned) = match &rec.member {
+            Some(m) => (
+                m.member_id.clone(),
+                m.epoch,
+                m.assigned.iter().map(|p| (p.topic.clone(), p.partition)).collect::<Vec<_>>(),
+            ),
+            None => {
+                joined_now = true;
+                (format!("{:016x}{:016x}", rt.random_u64(), rt.random_u64()), 0, vec![])
+            }
+        };
+        match consumer::heartbeat(
+            ctx.cluster(),
+            coordinator,
+            &rec.group,
+            &member_id,
+            epoch,
+            &subscribe,
+            &owned,
+            &meta,
+            budget,
+        )
+        .await
+        {
+            Ok(hb) => {
+                let assigned = match hb.assignment {
+                    Some(a) => a.into_iter().map(|(topic, partition)| TopicPartition { topic, partition }).collect(),
+                    None => rec.member.as_ref().map(|m| m.assigned.clone()).unwrap_or_default(),
+                };
+                rec.member = Some(Membership { member_id: hb.member_id, epoch: hb.epoch, assigned });
+                // A fresh member waits (briefly) for its first assignment; otherwise one heartbeat is enough.
+                let waiting = joined_now && rec.partitions().is_empty();
+                if !waiting || budget.remaining_ms(rt) < 150 {
+                    return Ok(());
+                }
+                rt.sleep(100).await;
+            }
+            // Fenced or forgotten (a session that timed out): rejoin as a new member.
+            Err(e)
+                if matches!(
+                    e.kafka_code(),
+                    Some(
+                        kafka_protocol::ResponseError::FencedMemberEpoch
+                            | kafka_protocol::ResponseError::UnknownMemberId
+                    )
+                ) && !joined_now =>
+            {
+                rec.member = None;
+                rec.positions.clear();
+            }
+            Err(e) if e.is_retriable() && budget.remaining_ms(rt) > 150 => {
+                rt.sleep(100).await;
+                // The coordinator may have moved (NOT_COORDINATOR).
+                coordinator = coordinator_of(ctx, &rec.group).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The v2 media type of a consumer's format, which its records requests must accept.
+fn format_media(format: &str) -> String {
+    format!("application/vnd.kafka.{format}.v2+json")
+}
+
+pub async fn records<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let mut rec = instance(ctx).await?;
+    let media = format_media(&rec.format);
+    if let Some(accept) = ctx.req.header("accept").filter(|a| !a.trim().is_empty()) {
+        let ok = accept.split(',').any(|a| {
+            let m = media_type(a);
+            m == media || m == "*/*" || m == "application/*"
+        });
+        if !ok {
+            return Err(ApiError::new(
+                406,
+                40601,
+                format!(
+                    "Consumer format does not match the embedded format requested by the Accept header (this consumer's format is {}: {media}).",
+                    rec.format
+                ),
+            ));
+        }
+    }
+    if !matches!(rec.format.as_str(), "binary" | "json") {
+        return Err(ApiError::new(
+            406,
+            40601,
+            format!("The {} format needs Schema Registry, which this proxy does not support yet.", rec.format),
+        ));
+    }
+    let rt = ctx.cluster().runtime();
+    let timeout_ms = match ctx.req.query_param("timeout") {
+        Some(t) => t
+            .parse::<u64>()
+            .map_err(|_| ApiError::bad_request(format!("timeout '{t}' is not a number of milliseconds.")))?,
+        None => rec.request_timeout_ms.unwrap_or(ctx.app.config.consumer_request_timeout_ms),
+    };
+    let max_bytes = match ctx.req.query_param("max_bytes") {
+        Some(b) => b
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("max_bytes '{b}' is not a number of bytes.")))?,
+        None => 64 << 20,
+    };
+    // The whole request, rebalance included, ends within its timeout (plus a little for the answer).
+    let budget = ctx.deadline.min_with(rt, timeout_ms + 2000);
+    renew_membership(ctx, &mut rec, budget).await?;
+    let parts = rec.partitions();
+    let mut names: Vec<String> = parts.iter().map(|p| p.topic.clone()).collect();
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    if !names.is_empty() {
+        let meta = metadata::fetch(ctx.cluster(), metadata::Topics::Named(&names), budget).await?;
+        // Positions: where this consumer is, else the group's commit, else auto.offset.reset.
+        let missing: Vec<&TopicPartition> =
+            parts.iter().filter(|p| rec.position(&p.topic, p.partition).is_none()).collect();
+        if !missing.is_empty() {
+            let coordinator = coordinator_of(ctx, &rec.group).await?;
+            let committed = groups::committed(ctx.cluster(), &rec.group, coordinator, budget).await?;
+            let mut reset = Vec::new();
+            for p in missing {
+                match committed.get(&(p.topic.clone(), p.partition)) {
+                    Some(o) => rec.set_position(&p.topic, p.partition, *o),
+                    None => reset.push(p.clone()),
+                }
+            }
+            if rec.auto_offset_reset == "none" && !reset.is_empty() {
+                return Err(ApiError::new(
+                    404,
+                    40402,
+                    format!("No committed offset for {} partition(s) and auto.offset.reset is none.", reset.len()),
+                ));
+            }
+            let at = if rec.auto_offset_reset == "earliest" { offsets::EARLIEST } else { offsets::LATEST };
+            let list: Vec<(TopicPartition, i64)> = reset.into_iter().map(|p| (p, at)).collect();
+            for (tp, o) in offsets_at(ctx, &list).await? {
+                rec.set_position(&tp.topic, tp.partition, o);
+            }
+        } else if rec.auto_commit_enable && member_of(&rec).is_some() {
+            // Auto-commit as the Java consumer does on poll: what earlier requests returned.
+            let coordinator = coordinator_of(ctx, &rec.group).await?;
+            let offs: Vec<((String, i32), i64, Option<String>)> =
+                rec.positions.iter().map(|p| ((p.topic.clone(), p.partition), p.offset, None)).collect();
+            let _ = consumer::commit(ctx.cluster(), coordinator, &rec.group, member_of(&rec), &offs, budget).await;
+        }
+        let positions: Vec<((String, i32), i64)> = parts
+            .iter()
+            .filter_map(|p| Some(((p.topic.clone(), p.partition), rec.position(&p.topic, p.partition)?)))
+            .collect();
+        let max_wait = i32::try_from(timeout_ms.min(budget.remaining_ms(rt))).unwrap_or(i32::MAX);
+        let min_bytes = rec.fetch_min_bytes.unwrap_or(1).max(1);
+        let fetched = consumer::fetch(
+            ctx.cluster(),
+            &meta,
+            &positions,
+            max_wait,
+            min_bytes,
+            i32::try_from(max_bytes).unwrap_or(i32::MAX),
+            budget,
+        )
+        .await;
+        // Out of range (data deleted, or a seek past the end): reset as configured.
+        for ((t, p), e) in &fetched.errors {
+            if e.kafka_code() == Some(kafka_protocol::ResponseError::OffsetOutOfRange) {
+                let at = if rec.auto_offset_reset == "latest" { offsets::LATEST } else { offsets::EARLIEST };
+                let tp = TopicPartition { topic: t.clone(), partition: *p };
+                for (tp, o) in offsets_at(ctx, &[(tp, at)]).await? {
+                    rec.set_position(&tp.topic, tp.partition, o);
+                }
+            }
+        }
+        let mut bytes = 0usize;
+        for r in fetched.records {
+            let size = r.key.as_ref().map_or(0, |b| b.len()) + r.value.as_ref().map_or(0, |b| b.len());
+            if !out.is_empty() && bytes + size > max_bytes {
+                break;
+            }
+            // Records arrive in offset order per partition; stop a partition at its first gap in budget.
+            bytes += size;
+            rec.set_position(&r.topic, r.partition, r.offset + 1);
+            out.push(record_json(&rec.format, &r));
+        }
+    }
+    save(ctx, &mut rec).await?;
+    Ok(Response::json(200, &media, &Value::Array(out)))
+}
+
+fn record_json(format: &str, r: &consumer::FetchedRecord) -> Value {
+    use base64::Engine;
+    let b64 = |b: &bytes::Bytes| Value::String(base64::engine::general_purpose::STANDARD.encode(b));
+    let data = |b: &Option<bytes::Bytes>| match (b, format) {
+        (None, _) => Value::Null,
+        (Some(b), "json") => {
+            serde_json::from_slice(b).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned()))
+        }
+        (Some(b), _) => b64(b),
+    };
+    serde_json::json!({
+        "topic": r.topic,
+        "key": data(&r.key),
+        "value": data(&r.value),
+        "partition": r.partition,
+        "offset": r.offset,
+        // Extensions (kafka-rest #698, #1133, #935): the record's timestamp and headers.
+        "timestamp": r.timestamp,
+        "headers": r.headers.iter().map(|(k, v)| serde_json::json!({"key": k, "value": v.as_ref().map(b64)})).collect::<Vec<_>>(),
+    })
 }

@@ -104,8 +104,27 @@ pub async fn list<C: Connect, R: Runtime>(cluster: &Cluster<C, R>, deadline: Dea
     Ok(out.into_values().collect())
 }
 
-/// The coordinator broker of each group (one FindCoordinator for all of them).
+/// The coordinator broker of each group (one FindCoordinator for all of them). Retriable
+/// answers (the offsets topic still being created or loaded) are retried within the deadline.
 pub async fn coordinators<C: Connect, R: Runtime>(
+    cluster: &Cluster<C, R>,
+    groups: &[String],
+    deadline: Deadline,
+) -> Result<HashMap<String, i32>> {
+    let rt = cluster.runtime();
+    let mut attempt = 0u64;
+    loop {
+        match coordinators_once(cluster, groups, deadline).await {
+            Err(e) if e.is_retriable() && deadline.remaining_ms(rt) > 100 && attempt < 30 => {
+                attempt += 1;
+                rt.sleep((50 * attempt).min(500)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn coordinators_once<C: Connect, R: Runtime>(
     cluster: &Cluster<C, R>,
     groups: &[String],
     deadline: Deadline,

@@ -3,6 +3,7 @@
 pub mod acls;
 pub mod brokers;
 pub mod configs;
+pub mod consumer;
 pub mod groups;
 pub mod metadata;
 pub mod offsets;

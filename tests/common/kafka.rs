@@ -227,3 +227,59 @@ impl Kafka {
         }
     }
 }
+
+impl Kafka {
+    /// Produces `values` to `partition` in one batch with `codec`, each record with a header and
+    /// the given timestamp; returns the base offset.
+    pub fn produce_with(
+        &self,
+        topic: &str,
+        partition: i32,
+        values: &[&str],
+        codec: kafka_protocol::records::Compression,
+        timestamp: i64,
+    ) -> i64 {
+        let meta = self.topic(topic);
+        let leader = meta.partition(partition).unwrap().leader;
+        let records: Vec<Record> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Record {
+                transactional: false,
+                control: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: i as i32 - 1,
+                timestamp,
+                key: Some(Bytes::from(format!("k{i}"))),
+                value: Some(Bytes::copy_from_slice(v.as_bytes())),
+                headers: [(StrBytes::from_string(format!("h{i}")), Some(Bytes::from_static(b"hv")))]
+                    .into_iter()
+                    .collect(),
+                delete_horizon: false,
+            })
+            .collect();
+        let batch = kre_core::kafka::compression::encode_batch(&records, codec).unwrap();
+        let request = ProduceRequest::default().with_acks(-1).with_timeout_ms(10_000).with_topic_data(vec![
+            TopicProduceData::default()
+                .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+                .with_topic_id(meta.id)
+                .with_partition_data(vec![
+                    PartitionProduceData::default().with_index(partition).with_records(Some(batch)),
+                ]),
+        ]);
+        for _ in 0..50 {
+            let response = block_on(self.cluster.call(Target::Broker(leader), &request, self.deadline())).unwrap();
+            let p = &response.responses[0].partition_responses[0];
+            match kafka_protocol::ResponseError::try_from_code(p.error_code) {
+                None => return p.base_offset,
+                Some(e) if e.is_retriable() => std::thread::sleep(std::time::Duration::from_millis(100)),
+                Some(e) => panic!("produce failed: {e} {p:?}"),
+            }
+        }
+        panic!("produce kept failing");
+    }
+}

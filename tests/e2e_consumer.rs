@@ -1,0 +1,311 @@
+//! Stateless v2 consumers through the served component: state in the key-value store, any host
+//! serves any consumer, group membership renewed by the consumer's own requests (KIP-848).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::kafka::Kafka;
+use common::{Host, bootstrap, unique};
+use kafka_protocol::records::Compression;
+use serde_json::{Value, json};
+
+const V2: &str = "application/vnd.kafka.v2+json";
+const BIN: &str = "application/vnd.kafka.binary.v2+json";
+const JSONF: &str = "application/vnd.kafka.json.v2+json";
+
+fn post(host: &Host, path: &str, body: &Value) -> common::Reply {
+    host.send("POST", path, &[("content-type", V2)], Some(&serde_json::to_vec(body).unwrap()))
+}
+
+fn create(host: &Host, group: &str, body: Value) -> String {
+    let r = post(host, &format!("/consumers/{group}"), &body);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.json()["instance_id"].as_str().unwrap().to_owned()
+}
+
+fn records(host: &Host, base: &str, accept: &str, timeout_ms: u64) -> Vec<Value> {
+    let r = host.send("GET", &format!("{base}/records?timeout={timeout_ms}"), &[("accept", accept)], None);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-type"), Some(accept));
+    r.json().as_array().unwrap().clone()
+}
+
+fn value_of(r: &Value) -> String {
+    let b = common_b64(r["value"].as_str().unwrap());
+    String::from_utf8(b).unwrap()
+}
+
+fn common_b64(s: &str) -> Vec<u8> {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let vals: Vec<u32> =
+        s.bytes().filter(|b| *b != b'=').map(|b| T.iter().position(|t| *t == b).unwrap() as u32).collect();
+    let mut out = Vec::new();
+    for c in vals.chunks(4) {
+        let n = c.iter().enumerate().fold(0u32, |acc, (i, v)| acc | v << (18 - 6 * i));
+        out.push((n >> 16) as u8);
+        if c.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if c.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    out
+}
+
+/// Reads until `want` records came or `secs` passed.
+fn read_all(host: &Host, base: &str, want: usize, secs: u64) -> Vec<Value> {
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut got = Vec::new();
+    while got.len() < want && Instant::now() < end {
+        got.extend(records(host, base, BIN, 500));
+    }
+    got
+}
+
+#[test]
+fn any_host_serves_any_consumer() {
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("c-any");
+    kafka.create_topic(&topic, 2, 1);
+    let group = unique("g-any");
+    let a = Host::start(&[]);
+    let b = Host::start(&[]);
+    let id = create(
+        &a,
+        &group,
+        json!({"name": "c1", "format": "binary", "auto.offset.reset": "earliest", "auto.commit.enable": "false"}),
+    );
+    let base = format!("/consumers/{group}/instances/{id}");
+    assert_eq!(post(&a, &format!("{base}/subscription"), &json!({"topics": [topic]})).status, 204);
+    assert_eq!(b.get(&format!("{base}/subscription")).json(), json!({"topics": [topic]}));
+    for p in 0..2 {
+        kafka.produce(&topic, p, &["a", "b", "c", "d", "e"]);
+    }
+    // Read through B what A subscribed: every record once, with headers and timestamps.
+    let got = read_all(&b, &base, 10, 30);
+    assert_eq!(got.len(), 10);
+    assert!(
+        got.iter()
+            .all(|r| r["timestamp"].as_i64().unwrap() > 0 && r["headers"].is_array() && r["topic"] == topic.as_str())
+    );
+    let mut seen: Vec<(i64, i64)> =
+        got.iter().map(|r| (r["partition"].as_i64().unwrap(), r["offset"].as_i64().unwrap())).collect();
+    seen.sort();
+    assert_eq!(seen, (0..2).flat_map(|p| (0..5).map(move |o| (p, o))).collect::<Vec<_>>());
+    // Nothing more: positions are in the store, not in A or B.
+    assert!(records(&a, &base, BIN, 300).is_empty());
+    // Commit everything read (empty body), read the commit back through the other host.
+    assert_eq!(post(&b, &format!("{base}/offsets"), &json!(null)).status, 204);
+    let committed = a.send(
+        "GET",
+        &format!("{base}/offsets"),
+        &[("content-type", V2)],
+        Some(
+            &serde_json::to_vec(
+                &json!({"partitions": [{"topic": topic, "partition": 0}, {"topic": topic, "partition": 1}]}),
+            )
+            .unwrap(),
+        ),
+    );
+    let offs: Vec<i64> =
+        committed.json()["offsets"].as_array().unwrap().iter().map(|o| o["offset"].as_i64().unwrap()).collect();
+    assert_eq!(offs, vec![5, 5]);
+    let assigned = a.get(&format!("{base}/assignments")).json();
+    assert_eq!(assigned["partitions"].as_array().unwrap().len(), 2);
+    // A killed mid-stream: B goes on with no gap and no repeat.
+    kafka.produce(&topic, 0, &["f", "g"]);
+    drop(a);
+    let more = read_all(&b, &base, 2, 20);
+    assert_eq!(more.iter().map(value_of).collect::<Vec<_>>(), vec!["f", "g"]);
+    assert_eq!(b.send("DELETE", &base, &[], None).status, 204);
+    b.get(&format!("{base}/subscription")).assert_error(404, 40403);
+    b.send("GET", &format!("{base}/records"), &[("accept", BIN)], None).assert_error(404, 40403);
+    kafka.delete_topic(&topic);
+}
+
+#[test]
+fn two_consumers_share_a_group_and_take_over() {
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("c-share");
+    kafka.create_topic(&topic, 4, 1);
+    for p in 0..4 {
+        kafka.produce(&topic, p, &["1", "2", "3"]);
+    }
+    let group = unique("g-share");
+    let host = Host::start(&[]);
+    let mut bases = Vec::new();
+    for name in ["one", "two"] {
+        let id = create(&host, &group, json!({"name": name, "auto.offset.reset": "earliest"}));
+        let base = format!("/consumers/{group}/instances/{id}");
+        assert_eq!(post(&host, &format!("{base}/subscription"), &json!({"topics": [topic]})).status, 204);
+        bases.push(base);
+    }
+    // Both poll until the group settles on disjoint partitions covering the topic.
+    let mut seen: Vec<BTreeSet<(i64, i64)>> = vec![BTreeSet::new(), BTreeSet::new()];
+    let end = Instant::now() + Duration::from_secs(40);
+    loop {
+        for (i, b) in bases.iter().enumerate() {
+            for r in records(&host, b, BIN, 300) {
+                seen[i].insert((r["partition"].as_i64().unwrap(), r["offset"].as_i64().unwrap()));
+            }
+        }
+        let parts = |i: usize| -> BTreeSet<i64> {
+            host.get(&format!("{}/assignments", bases[i])).json()["partitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["partition"].as_i64().unwrap())
+                .collect()
+        };
+        let (p0, p1) = (parts(0), parts(1));
+        if seen[0].len() + seen[1].len() == 12
+            && !p0.is_empty()
+            && !p1.is_empty()
+            && p0.is_disjoint(&p1)
+            && p0.len() + p1.len() == 4
+        {
+            break;
+        }
+        assert!(Instant::now() < end, "no settled split: {p0:?} {p1:?}, read {} + {}", seen[0].len(), seen[1].len());
+    }
+    assert!(seen[0].is_disjoint(&seen[1]), "no record read twice");
+    // One leaves: the other takes every partition.
+    assert_eq!(host.send("DELETE", &bases[0], &[], None).status, 204);
+    let end = Instant::now() + Duration::from_secs(40);
+    loop {
+        records(&host, &bases[1], BIN, 300);
+        let n = host.get(&format!("{}/assignments", bases[1])).json()["partitions"].as_array().unwrap().len();
+        if n == 4 {
+            break;
+        }
+        assert!(Instant::now() < end, "the survivor has {n} partitions");
+    }
+    kafka.delete_topic(&topic);
+}
+
+#[test]
+fn manual_assignment_seek_and_json_format() {
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("c-seek");
+    kafka.create_topic(&topic, 1, 1);
+    let t0 = 1_700_000_000_000i64;
+    kafka.produce_with(&topic, 0, &["{\"n\":0}", "{\"n\":1}", "{\"n\":2}"], Compression::None, t0);
+    kafka.produce_with(&topic, 0, &["{\"n\":3}", "{\"n\":4}"], Compression::None, t0 + 60_000);
+    let host = Host::start(&[]);
+    let group = unique("g-seek");
+    let id = create(&host, &group, json!({"format": "json", "auto.offset.reset": "earliest"}));
+    let base = format!("/consumers/{group}/instances/{id}");
+    let tp = json!([{"topic": topic, "partition": 0}]);
+    assert_eq!(post(&host, &format!("{base}/assignments"), &json!({"partitions": tp})).status, 204);
+    post(&host, &format!("{base}/subscription"), &json!({"topics": [topic]})).assert_error(409, 40903);
+    let r = records(&host, &base, JSONF, 2000);
+    assert_eq!(r.iter().map(|r| r["value"]["n"].as_i64().unwrap()).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+    assert_eq!(r[0]["key"], "k0", "keys k0.. are not JSON: returned as text");
+    // Seek to an offset, to the beginning, to the end, to a time.
+    assert_eq!(
+        post(&host, &format!("{base}/positions"), &json!({"offsets": [{"topic": topic, "partition": 0, "offset": 3}]}))
+            .status,
+        204
+    );
+    assert_eq!(records(&host, &base, JSONF, 1000).len(), 2);
+    assert_eq!(post(&host, &format!("{base}/positions/beginning"), &json!({"partitions": tp})).status, 204);
+    assert_eq!(records(&host, &base, JSONF, 1000).len(), 5);
+    assert_eq!(post(&host, &format!("{base}/positions/end"), &json!({"partitions": tp})).status, 204);
+    assert!(records(&host, &base, JSONF, 300).is_empty());
+    assert_eq!(
+        post(
+            &host,
+            &format!("{base}/positions"),
+            &json!({"timestamps": [{"topic": topic, "partition": 0, "timestamp": t0 + 30_000}]})
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        records(&host, &base, JSONF, 1000).iter().map(|r| r["offset"].as_i64().unwrap()).collect::<Vec<_>>(),
+        vec![3, 4]
+    );
+    // Format mismatch is 40601.
+    host.send("GET", &format!("{base}/records"), &[("accept", BIN)], None).assert_error(406, 40601);
+    // Manual commit of given offsets, read back.
+    assert_eq!(
+        post(&host, &format!("{base}/offsets"), &json!({"offsets": [{"topic": topic, "partition": 0, "offset": 2}]}))
+            .status,
+        204
+    );
+    let c = host
+        .send(
+            "GET",
+            &format!("{base}/offsets"),
+            &[("content-type", V2)],
+            Some(&serde_json::to_vec(&json!({"partitions": tp})).unwrap()),
+        )
+        .json();
+    assert_eq!(c["offsets"][0]["offset"], 2);
+    kafka.delete_topic(&topic);
+}
+
+#[test]
+fn every_codec_comes_back_exactly() {
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("c-codec");
+    kafka.create_topic(&topic, 1, 1);
+    let codecs = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
+    for (i, codec) in codecs.iter().enumerate() {
+        kafka.produce_with(
+            &topic,
+            0,
+            &[&format!("codec-{i}-a"), &format!("codec-{i}-b")],
+            *codec,
+            1_600_000_000_000 + i as i64,
+        );
+    }
+    let host = Host::start(&[]);
+    let group = unique("g-codec");
+    let id = create(&host, &group, json!({"auto.offset.reset": "earliest"}));
+    let base = format!("/consumers/{group}/instances/{id}");
+    assert_eq!(
+        post(&host, &format!("{base}/assignments"), &json!({"partitions": [{"topic": topic, "partition": 0}]})).status,
+        204
+    );
+    let got = read_all(&host, &base, 10, 20);
+    assert_eq!(got.len(), 10);
+    for (i, r) in got.iter().enumerate() {
+        let batch = i / 2;
+        assert_eq!(value_of(r), format!("codec-{batch}-{}", if i % 2 == 0 { "a" } else { "b" }));
+        assert_eq!(common_b64(r["key"].as_str().unwrap()), format!("k{}", i % 2).into_bytes());
+        assert_eq!(r["timestamp"], 1_600_000_000_000i64 + batch as i64);
+        assert_eq!(r["headers"], json!([{"key": format!("h{}", i % 2), "value": "aHY="}]));
+    }
+    kafka.delete_topic(&topic);
+}
+
+#[test]
+fn consumer_errors_and_idle_expiry() {
+    let host = Host::start(&[("CONSUMER_INSTANCE_TIMEOUT_MS", "1500")]);
+    let group = unique("g-err");
+    let id = create(&host, &group, json!({"name": "e1"}));
+    let base = format!("/consumers/{group}/instances/{id}");
+    post(&host, &format!("/consumers/{group}"), &json!({"name": "e1"})).assert_error(409, 40902);
+    post(&host, &format!("{base}/subscription"), &json!({"topics": ["a"], "topic_pattern": "b.*"}))
+        .assert_error(409, 40903);
+    post(&host, &format!("{base}/subscription"), &json!({"topics": "a"})).assert_error(422, 422);
+    post(&host, &format!("{base}/assignments"), &json!({"partitions": [{"topic": "a"}]})).assert_error(422, 422);
+    assert_eq!(
+        post(&host, &format!("{base}/subscription"), &json!({"topic_pattern": "nothing-matches-.*"})).status,
+        204
+    );
+    post(&host, &format!("{base}/assignments"), &json!({"partitions": [{"topic": "a", "partition": 0}]}))
+        .assert_error(409, 40903);
+    host.get(&format!("/consumers/{group}/instances/nobody/subscription")).assert_error(404, 40403);
+    host.send("GET", &format!("{base}/records?timeout=abc"), &[("accept", BIN)], None).assert_error(400, 400);
+    // Idle longer than consumer.instance.timeout.ms: gone.
+    std::thread::sleep(Duration::from_millis(2000));
+    host.get(&format!("{base}/subscription")).assert_error(404, 40403);
+    // And the record is cleaned up: the name can be used again.
+    create(&host, &group, json!({"name": "e1"}));
+}

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::kafka::Kafka;
-use common::{Host, bootstrap, unique};
+use common::{Host, Streaming, bootstrap, unique};
 use kafka_protocol::records::Compression;
 use serde_json::{Value, json};
 
@@ -308,4 +308,71 @@ fn consumer_errors_and_idle_expiry() {
     host.get(&format!("{base}/subscription")).assert_error(404, 40403);
     // And the record is cleaned up: the name can be used again.
     create(&host, &group, json!({"name": "e1"}));
+}
+
+#[test]
+fn v3_consume_extension_reads_and_follows() {
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("c-v3");
+    kafka.create_topic(&topic, 2, 1);
+    kafka.produce_with(&topic, 0, &["a", "b", "c", "d"], Compression::Lz4, 1_650_000_000_000);
+    let id = kafka.describe().cluster_id;
+    let host = Host::start(&[]);
+    let part = format!("/v3/clusters/{id}/topics/{topic}/partitions/0/records");
+
+    // Stateless partition reads, continued with next_offset.
+    let first = host.get(&format!("{part}?offset=0&max_bytes=6")).json();
+    assert_eq!(first["records"].as_array().unwrap().len(), 2, "max_bytes counts key + value bytes (3 per record)");
+    assert_eq!(first["next_offset"], 2);
+    let r0 = &first["records"][0];
+    assert_eq!(r0["value"], json!({"type": "BINARY", "data": "YQ=="}));
+    assert_eq!(r0["key"], json!({"type": "BINARY", "data": "azA="}));
+    assert_eq!(r0["timestamp"], "2022-04-15T05:20:00Z");
+    assert_eq!(r0["headers"], json!([{"name": "h0", "value": "aHY="}]));
+    let rest = host.get(&format!("{part}?offset=2")).json();
+    assert_eq!(
+        rest["records"].as_array().unwrap().iter().map(|r| r["offset"].as_i64().unwrap()).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    assert_eq!(rest["next_offset"], 4);
+    let empty = host.get(&format!("{part}?offset=4&timeout=200")).json();
+    assert_eq!((empty["records"].as_array().unwrap().len(), empty["next_offset"].as_i64()), (0, Some(4)));
+    host.get(&format!("{part}?offset=-1")).assert_error(400, 400);
+    host.get(&format!("/v3/clusters/{id}/topics/{topic}/partitions/7/records")).assert_error(404, 40402);
+
+    // Follow both partitions from a position; new records arrive while the stream is open.
+    let mut s =
+        Streaming::get(host.port, &format!("/v3/clusters/{id}/topics/{topic}/records?from=0:2,1:0&timeout=200"));
+    let got = s.reports_within(2, Duration::from_secs(20));
+    assert_eq!(got.iter().map(|r| r["offset"].as_i64().unwrap()).collect::<Vec<_>>(), vec![2, 3]);
+    kafka.produce(&topic, 1, &["x", "y"]);
+    let got = s.reports_within(4, Duration::from_secs(20));
+    assert_eq!(got.len(), 4);
+    assert!(got[2..].iter().all(|r| r["partition_id"] == 1));
+    host.get(&format!("/v3/clusters/{id}/topics/{topic}/records?from=9:0")).assert_error(404, 40402);
+    host.get(&format!("/v3/clusters/{id}/topics/{topic}/records?from=zero")).assert_error(400, 400);
+    kafka.delete_topic(&topic);
+}
+
+#[test]
+fn pattern_subscription_picks_up_new_topics() {
+    let kafka = Kafka::new(&bootstrap());
+    let prefix = unique("pat");
+    let host = Host::start(&[]);
+    let group = unique("g-pat");
+    let id = create(&host, &group, json!({"auto.offset.reset": "earliest"}));
+    let base = format!("/consumers/{group}/instances/{id}");
+    assert_eq!(
+        post(&host, &format!("{base}/subscription"), &json!({"topic_pattern": format!("{prefix}-.*")})).status,
+        204
+    );
+    assert!(records(&host, &base, BIN, 300).is_empty());
+    // A topic created after the subscription.
+    let topic = format!("{prefix}-later");
+    kafka.create_topic(&topic, 1, 1);
+    kafka.produce(&topic, 0, &["late"]);
+    let got = read_all(&host, &base, 1, 60);
+    assert_eq!(got.iter().map(value_of).collect::<Vec<_>>(), vec!["late"]);
+    assert_eq!(host.get(&format!("{base}/subscription")).json(), json!({"topics": [topic]}));
+    kafka.delete_topic(&topic);
 }

@@ -214,6 +214,14 @@ impl Streaming {
         Streaming { stream, raw: Vec::new(), body_start: None }
     }
 
+    /// A GET whose answer streams (the v3 follow endpoint).
+    pub fn get(port: u16, path: &str) -> Streaming {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        Streaming { stream, raw: Vec::new(), body_start: None }
+    }
+
     pub fn send(&mut self, data: &[u8]) {
         self.stream.write_all(format!("{:x}\r\n", data.len()).as_bytes()).unwrap();
         self.stream.write_all(data).unwrap();

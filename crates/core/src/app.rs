@@ -183,6 +183,8 @@ async fn dispatch<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'stat
         Route::Partitions => v3::partitions::list(ctx).await,
         Route::Partition => v3::partitions::get(ctx).await,
         Route::PartitionOffsets => v3::partitions::offsets(ctx).await,
+        Route::ReadPartition => v3::consume::read_partition(ctx).await,
+        Route::FollowRecords => v3::consume::follow(ctx).await,
         Route::ProduceRecords => v3::records::produce(ctx).await,
         Route::ProduceBatch => v3::records::produce_batch(ctx).await,
         Route::ClusterConfigs => v3::configs::list(ctx, 'c').await,

@@ -49,6 +49,8 @@ pub enum Route {
     Partitions,
     Partition,
     PartitionOffsets,
+    ReadPartition,
+    FollowRecords,
     ProduceRecords,
     ProduceBatch,
     // v3 configs
@@ -161,6 +163,8 @@ const TABLE: &[(Method, &str, Route)] = &[
     (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}", Route::Partition),
     (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}/offset", Route::PartitionOffsets),
     (Method::POST, "/v3/clusters/{cluster}/topics/{topic}/records", Route::ProduceRecords),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/records", Route::FollowRecords),
+    (Method::GET, "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}/records", Route::ReadPartition),
     (Method::POST, "/v3/clusters/{cluster}/topics/{topic}/records:batch", Route::ProduceBatch),
     // Literal `-` segments first: `{param}` would match them too.
     (Method::GET, "/v3/clusters/{cluster}/broker-configs", Route::ClusterConfigs),

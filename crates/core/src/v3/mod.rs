@@ -5,6 +5,7 @@ pub mod acls;
 pub mod brokers;
 pub mod clusters;
 pub mod configs;
+pub mod consume;
 pub mod consumer_groups;
 pub mod partitions;
 pub mod reassignments;

@@ -1,0 +1,194 @@
+//! A v3 consume extension (no open-source Confluent proxy has one, kafka-rest #1010), stateless:
+//!
+//! - `GET /v3/clusters/{c}/topics/{t}/partitions/{p}/records?offset=N&max_bytes=B&timeout=MS`
+//!   → `{"records": [...], "next_offset": M}`: read one partition from an offset (default: the
+//!   earliest); ask again with `next_offset` to go on.
+//! - `GET /v3/clusters/{c}/topics/{t}/records?from=0:15,1:0&timeout=MS` (or `from=earliest|latest`,
+//!   all partitions) → a chunked stream of newline-separated records that follows the partitions
+//!   for as long as the client stays connected; resume from the last `partition_id`/`offset` seen + 1.
+//!
+//! Records use the v3 produce shapes: `key`/`value` as `{"type": "BINARY", "data": <base64>}`,
+//! `headers` as `[{"name", "value" (base64)}]`, `timestamp` as RFC 3339.
+
+use std::rc::Rc;
+
+use base64::Engine;
+use futures::SinkExt;
+use futures::channel::mpsc;
+use serde_json::{Value, json};
+
+use super::topics::checked_topic;
+use crate::app::{App, Ctx};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Driven, Response};
+use crate::kafka::ops::consumer::{self, FetchedRecord};
+use crate::kafka::ops::{metadata, offsets};
+use crate::kafka::transport::Connect;
+use crate::runtime::{Deadline, Runtime};
+use crate::state::KvStore;
+use crate::{time, validate};
+
+fn data(b: &Option<bytes::Bytes>) -> Value {
+    match b {
+        None => Value::Null,
+        Some(b) => json!({"type": "BINARY", "data": base64::engine::general_purpose::STANDARD.encode(b)}),
+    }
+}
+
+fn record_json(r: &FetchedRecord) -> Value {
+    json!({
+        "topic_name": r.topic,
+        "partition_id": r.partition,
+        "offset": r.offset,
+        "timestamp": time::format_ms(r.timestamp),
+        "key": data(&r.key),
+        "value": data(&r.value),
+        "headers": r.headers.iter().map(|(k, v)| json!({
+            "name": k,
+            "value": v.as_ref().map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn number<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, name: &str) -> ApiResult<Option<i64>> {
+    match ctx.req.query_param(name).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => {
+            v.parse::<i64>().map(Some).map_err(|_| ApiError::bad_request(format!("{name} '{v}' is not a number.")))
+        }
+    }
+}
+
+pub async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let name = ctx.param(1);
+    validate::topic_name(name)?;
+    let id = validate::partition_id(name, ctx.param(2))?;
+    let (_, topic) = checked_topic(ctx, name).await?;
+    if topic.partition(id).is_none() {
+        return Err(ApiError::partition_not_found(name, id));
+    }
+    let timeout = number(ctx, "timeout")?.unwrap_or(0).clamp(0, 60_000);
+    let max_bytes = number(ctx, "max_bytes")?.unwrap_or(1 << 20).clamp(1, i32::MAX as i64) as usize;
+    let offset = match number(ctx, "offset")? {
+        Some(o) if o >= 0 => o,
+        Some(o) => return Err(ApiError::bad_request(format!("offset {o} is negative."))),
+        None => {
+            *offsets::list(ctx.cluster(), &topic, &[id], offsets::EARLIEST, ctx.deadline).await?.get(&id).unwrap_or(&0)
+        }
+    };
+    let names = [name.to_owned()];
+    let meta = metadata::fetch(ctx.cluster(), metadata::Topics::Named(&names), ctx.deadline).await?;
+    let fetched = consumer::fetch(
+        ctx.cluster(),
+        &meta,
+        &[((name.to_owned(), id), offset)],
+        timeout as i32,
+        1,
+        max_bytes as i32,
+        ctx.deadline,
+    )
+    .await;
+    if let Some((_, e)) = fetched.errors.into_iter().next() {
+        return Err(e.into());
+    }
+    let (mut out, mut next, mut bytes) = (Vec::new(), offset, 0usize);
+    for r in &fetched.records {
+        let size = r.key.as_ref().map_or(0, |b| b.len()) + r.value.as_ref().map_or(0, |b| b.len());
+        if !out.is_empty() && bytes + size > max_bytes {
+            break;
+        }
+        bytes += size;
+        next = r.offset + 1;
+        out.push(record_json(r));
+    }
+    Ok(ctx.json(200, &json!({ "records": out, "next_offset": next })))
+}
+
+pub async fn follow<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<Response> {
+    let name = ctx.param(1).to_owned();
+    let (_, topic) = checked_topic(ctx, &name).await?;
+    let all: Vec<i32> = topic.partitions.iter().map(|p| p.id).collect();
+    let from = ctx.req.query_param("from").unwrap_or_else(|| "latest".into());
+    let positions: Vec<(i32, i64)> = match from.as_str() {
+        "earliest" | "latest" => {
+            let at = if from == "earliest" { offsets::EARLIEST } else { offsets::LATEST };
+            offsets::list(ctx.cluster(), &topic, &all, at, ctx.deadline).await?.into_iter().collect()
+        }
+        list => list
+            .split(',')
+            .map(|pair| {
+                let (p, o) = pair
+                    .split_once(':')
+                    .ok_or_else(|| ApiError::bad_request(format!("from: '{pair}' is not partition:offset.")))?;
+                let p = validate::partition_id(&name, p)?;
+                let o = o
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|o| *o >= 0)
+                    .ok_or_else(|| ApiError::bad_request(format!("from: '{pair}' has no valid offset.")))?;
+                if !all.contains(&p) {
+                    return Err(ApiError::partition_not_found(&name, p));
+                }
+                Ok((p, o))
+            })
+            .collect::<ApiResult<_>>()?,
+    };
+    let wait = number(ctx, "timeout")?.unwrap_or(1000).clamp(10, 30_000) as i32;
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(16);
+    let driver = stream_records(ctx.app.clone(), name, positions, wait, tx);
+    Ok(Response::streaming(200, ctx.content_type, Box::pin(Driven::new(driver, rx))))
+}
+
+/// Follows the partitions until the client goes away: each round one Fetch per leader, the
+/// records written as one chunk, positions advanced past them.
+async fn stream_records<C: Connect, R: Runtime, K: KvStore>(
+    app: Rc<App<C, R, K>>,
+    topic: String,
+    mut positions: Vec<(i32, i64)>,
+    wait_ms: i32,
+    mut out: mpsc::Sender<Vec<u8>>,
+) {
+    let names = [topic.clone()];
+    loop {
+        let deadline = Deadline::after(app.cluster.runtime(), app.config.request_timeout_ms);
+        let meta = match metadata::fetch(&app.cluster, metadata::Topics::Named(&names), deadline).await {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = out.send(error_line(e.into())).await;
+                return;
+            }
+        };
+        let pos: Vec<((String, i32), i64)> = positions.iter().map(|(p, o)| ((topic.clone(), *p), *o)).collect();
+        let fetched = consumer::fetch(&app.cluster, &meta, &pos, wait_ms, 1, 8 << 20, deadline).await;
+        let mut chunk = Vec::new();
+        for r in &fetched.records {
+            if let Some(p) = positions.iter_mut().find(|(p, _)| *p == r.partition) {
+                p.1 = r.offset + 1;
+            }
+            if serde_json::to_writer(&mut chunk, &record_json(r)).is_ok() {
+                chunk.push(b'\n');
+            }
+        }
+        if let Some((_, e)) = fetched.errors.into_iter().find(|(_, e)| !e.is_retriable()) {
+            chunk.extend(error_line(e.into()));
+            let _ = out.send(chunk).await;
+            return;
+        }
+        // An empty chunk would end a chunked body: send only what there is. A client that left
+        // is noticed at the next write (every `wait_ms` at most, when records flow).
+        if !chunk.is_empty() && out.send(chunk).await.is_err() {
+            return;
+        }
+        if out.is_closed() {
+            return;
+        }
+    }
+}
+
+fn error_line(e: ApiError) -> Vec<u8> {
+    let mut v = serde_json::to_vec(&json!({"error_code": e.error_code, "message": e.message})).unwrap_or_default();
+    v.push(b'\n');
+    v
+}

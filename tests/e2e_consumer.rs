@@ -376,3 +376,86 @@ fn pattern_subscription_picks_up_new_topics() {
     assert_eq!(host.get(&format!("{base}/subscription")).json(), json!({"topics": [topic]}));
     kafka.delete_topic(&topic);
 }
+
+#[test]
+fn a_native_java_consumer_and_a_rest_consumer_share_a_group() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("c-mixed");
+    kafka.create_topic(&topic, 4, 1);
+    let group = unique("g-mixed");
+    let host = Host::start(&[]);
+    let id = create(&host, &group, json!({"auto.offset.reset": "earliest"}));
+    let base = format!("/consumers/{group}/instances/{id}");
+    assert_eq!(post(&host, &format!("{base}/subscription"), &json!({"topics": [topic]})).status, 204);
+    records(&host, &base, BIN, 500);
+    // A Java KafkaConsumer (KIP-848 protocol) joins the same group.
+    let jars = common::env("KRE_KAFKA_JARS");
+    let mut java = Command::new("java")
+        .args(["-Xmx256m", "-cp", &format!("{jars}/*")])
+        .arg(common::repo().join("tests/java/GroupMember.java"))
+        .args([&bootstrap(), &topic, &group, "consumer", "0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(java.stdout.take().unwrap());
+    // Keep the REST member's membership alive while the Java member joins.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while out.read_line(&mut line).unwrap_or(0) > 0 {
+            if line.starts_with("READY") {
+                let _ = tx.send(());
+                return;
+            }
+            line.clear();
+        }
+    });
+    let end = Instant::now() + Duration::from_secs(60);
+    let mut rest_parts;
+    loop {
+        records(&host, &base, BIN, 300);
+        rest_parts = host.get(&format!("{base}/assignments")).json()["partitions"].as_array().unwrap().len();
+        if rx.try_recv().is_ok() || Instant::now() > end {
+            break;
+        }
+    }
+    // Both hold partitions, none twice: the v3 view of the group shows two members.
+    let end = Instant::now() + Duration::from_secs(40);
+    loop {
+        records(&host, &base, BIN, 300);
+        rest_parts = host.get(&format!("{base}/assignments")).json()["partitions"].as_array().unwrap().len();
+        let members =
+            host.get(&format!("/v3/clusters/{}/consumer-groups/{group}/consumers", kafka.describe().cluster_id)).json();
+        let counts: Vec<usize> = members["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                host.get(&format!(
+                    "/v3/clusters/{}/consumer-groups/{group}/consumers/{}/assignments",
+                    kafka.describe().cluster_id,
+                    m["consumer_id"].as_str().unwrap()
+                ))
+                .json()["data"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .collect();
+        if counts.len() == 2
+            && counts.iter().sum::<usize>() == 4
+            && counts.iter().all(|c| *c > 0)
+            && (1..4).contains(&rest_parts)
+        {
+            break;
+        }
+        assert!(Instant::now() < end, "no shared split: REST {rest_parts}, members {counts:?}");
+    }
+    let _ = java.kill();
+    let _ = java.wait();
+    kafka.delete_topic(&topic);
+}

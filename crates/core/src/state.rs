@@ -153,3 +153,57 @@ pub async fn save_consumer<K: KvStore>(kv: &K, rec: &mut ConsumerInstance) -> Re
     kv.set(&key, &bytes).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance() -> ConsumerInstance {
+        ConsumerInstance {
+            group: "g".into(),
+            name: "c".into(),
+            format: "binary".into(),
+            auto_offset_reset: "latest".into(),
+            auto_commit_enable: true,
+            fetch_min_bytes: None,
+            request_timeout_ms: None,
+            created_ms: 0,
+            last_used_ms: 0,
+            version: 1,
+            subscription: None,
+            assignment: vec![],
+            member: None,
+            positions: vec![],
+        }
+    }
+
+    #[test]
+    fn racing_writers_are_detected_not_lost() {
+        futures::executor::block_on(async {
+            let kv = MemoryKv::default();
+            let rec = instance();
+            kv.set(&consumer_key("g", "c"), &serde_json::to_vec(&rec).expect("json")).await.expect("set");
+            // Two requests read version 1; the first write wins, the second is refused.
+            let (mut a, mut b) = (rec.clone(), rec.clone());
+            a.set_position("t", 0, 10);
+            b.set_position("t", 0, 5);
+            save_consumer(&kv, &mut a).await.expect("first writer");
+            assert!(matches!(save_consumer(&kv, &mut b).await, Err(SaveError::Conflict)));
+            let stored = load_consumer(&kv, "g", "c").await.expect("load").expect("exists");
+            assert_eq!((stored.version, stored.position("t", 0)), (2, Some(10)), "the position never went back");
+            // A deleted instance is not resurrected by a late writer.
+            kv.delete(&consumer_key("g", "c")).await.expect("delete");
+            assert!(matches!(save_consumer(&kv, &mut a).await, Err(SaveError::Gone)));
+        });
+    }
+
+    #[test]
+    fn old_records_without_the_newer_fields_still_load() {
+        let old = r#"{"group":"g","name":"c","format":"json","auto_offset_reset":"earliest","auto_commit_enable":false,
+                      "fetch_min_bytes":null,"request_timeout_ms":null,"created_ms":1,"last_used_ms":1,"version":3}"#;
+        let rec: ConsumerInstance = serde_json::from_str(old).expect("loads");
+        assert!(rec.positions.is_empty() && rec.subscription.is_none());
+        assert_eq!(consumer_key("a/b", "c"), "consumer/3/a/b/c");
+        assert_ne!(consumer_key("a/b", "c"), consumer_key("a", "b/c"));
+    }
+}

@@ -59,6 +59,19 @@ for b in 1 100 500; do $BENCH produce "$BASE" "bench-rest$b-$run_id" "$b" 8 "$SE
 $BENCH produce-latency "$BASE" "bench-lat-$run_id" 2000 | tee -a "$out/results"
 $BENCH stream "$BASE" "$CLUSTER" "bench-stream-$run_id" "$STREAM_SECS" | tee -a "$out/results"
 
+echo "== consume: native ConsumerPerformance vs one REST consumer (max_bytes 1 MiB), same topic"
+java -Xmx1g -cp "$JARS/*" -Dlog4j2.level=WARN org.apache.kafka.tools.ConsumerPerformance \
+  --bootstrap-server $BOOT --topic "bench-rest500-$run_id" --messages 1000000 --timeout 20000 | tee "$out/nconsume.txt" | tail -1
+python3 - "$out/nconsume.txt" >>"$out/results" <<'PY'
+import sys
+rows = [l.strip().split(", ") for l in open(sys.argv[1]) if l.count(",") >= 5 and not l.startswith("start.time")]
+print(f"RESULT native_consume_records_per_s {float(rows[-1][5]):.0f} records/s")
+PY
+$BENCH consume "$BASE" "bench-group-$run_id" "bench-rest500-$run_id" 20 | tee -a "$out/results"
+# What one idle consumer instance occupies: its record in the key-value store (nothing in memory).
+key=$(redis-cli -p 36379 --scan --pattern "kre:default:consumer/*bench-group-$run_id*" | head -1)
+echo "RESULT idle_consumer_store_bytes $(redis-cli -p 36379 STRLEN "$key") bytes" | tee -a "$out/results"
+
 python3 - "$out/results" <<'PY'
 import sys
 r = {}
@@ -75,5 +88,10 @@ s = r["rest_stream_records_per_s"]
 print(f"REST streaming (60 s):      {s:>10.0f} records/s {r['rest_stream_mb_per_s']:7.2f} MB/s   ratio {s/n:5.2f}  (vs 500/request {s/r['rest_produce_b500_records_per_s']:.2f})")
 print(f"native ProducerPerformance: {n:>10.0f} records/s {r['native_mb_per_s']:7.2f} MB/s")
 print(f"single record p50: REST {r['rest_single_p50_ms']:.3f} ms, native {r['native_single_p50_ms']:.3f} ms, added {r['rest_single_p50_ms']-r['native_single_p50_ms']:+.3f} ms")
+c = r.get("rest_consume_records_per_s"); nc = r.get("native_consume_records_per_s")
+if c and nc:
+    print(f"consume, 1 KiB records:     {c:>10.0f} records/s (one REST consumer)   native ConsumerPerformance {nc:.0f}   ratio {c/nc:5.2f}")
+if "idle_consumer_store_bytes" in r:
+    print(f"idle consumer instance: {r['idle_consumer_store_bytes']:.0f} bytes in the key-value store, none in the proxy's memory")
 print(f"single record p99: REST {r['rest_single_p99_ms']:.3f} ms, native {r['native_single_p99_ms']:.3f} ms, added {r['rest_single_p99_ms']-r['native_single_p99_ms']:+.3f} ms")
 PY

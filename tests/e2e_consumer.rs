@@ -415,10 +415,8 @@ fn a_native_java_consumer_and_a_rest_consumer_share_a_group() {
         }
     });
     let end = Instant::now() + Duration::from_secs(60);
-    let mut rest_parts;
     loop {
         records(&host, &base, BIN, 300);
-        rest_parts = host.get(&format!("{base}/assignments")).json()["partitions"].as_array().unwrap().len();
         if rx.try_recv().is_ok() || Instant::now() > end {
             break;
         }
@@ -427,7 +425,7 @@ fn a_native_java_consumer_and_a_rest_consumer_share_a_group() {
     let end = Instant::now() + Duration::from_secs(40);
     loop {
         records(&host, &base, BIN, 300);
-        rest_parts = host.get(&format!("{base}/assignments")).json()["partitions"].as_array().unwrap().len();
+        let rest_parts = host.get(&format!("{base}/assignments")).json()["partitions"].as_array().unwrap().len();
         let members =
             host.get(&format!("/v3/clusters/{}/consumer-groups/{group}/consumers", kafka.describe().cluster_id)).json();
         let counts: Vec<usize> = members["data"]

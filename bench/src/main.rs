@@ -390,6 +390,49 @@ fn kafka_protocol_none() -> kre_core::kafka::compression::Codec {
     kre_core::kafka::compression::Codec::None
 }
 
+/// One REST consumer (binary, earliest) reads `topic` for up to `seconds` with max_bytes 1 MiB;
+/// acknowledged records/s. Prints the consumer's base path for the script's storage check.
+fn consume(base: &str, group: &str, topic: &str, seconds: u64) -> Result<(), String> {
+    let mut create = Conn::open(&format!("{base}/consumers/{group}"))?;
+    let (status, body) = create.post(
+        "application/vnd.kafka.v2+json",
+        br#"{"name":"bench","format":"binary","auto.offset.reset":"earliest"}"#,
+    )?;
+    if status != 200 {
+        return Err(format!("create: {status} {}", String::from_utf8_lossy(&body)));
+    }
+    let inst = format!("{base}/consumers/{group}/instances/bench");
+    let mut sub = Conn::open(&format!("{inst}/subscription"))?;
+    let (status, body) =
+        sub.post("application/vnd.kafka.v2+json", format!("{{\"topics\":[\"{topic}\"]}}").as_bytes())?;
+    if status != 204 {
+        return Err(format!("subscribe: {status} {}", String::from_utf8_lossy(&body)));
+    }
+    let mut conn = Conn::open(&format!("{inst}/records?timeout=1000&max_bytes=1048576"))?;
+    let started = Instant::now();
+    let end = started + Duration::from_secs(seconds);
+    let (mut n, mut empty) = (0usize, 0);
+    while Instant::now() < end && empty < 5 {
+        let req = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: application/vnd.kafka.binary.v2+json\r\n\r\n",
+            conn.path, conn.host
+        );
+        conn.reader.get_mut().write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+        let (status, body) = conn.read_response()?;
+        if status != 200 {
+            return Err(format!("records: {status} {}", String::from_utf8_lossy(&body)));
+        }
+        let got = String::from_utf8_lossy(&body).matches("\"offset\":").count();
+        if got == 0 && n > 0 {
+            empty += 1;
+        }
+        n += got;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("RESULT rest_consume_records_per_s {:.0} records/s ({n} records in {secs:.1} s)", n as f64 / secs);
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.get(1).map(String::as_str) {
@@ -409,6 +452,7 @@ fn main() {
         Some("produce-latency") if args.len() >= 5 => {
             produce_latency(&args[2], &args[3], args[4].parse().unwrap_or(2000))
         }
+        Some("consume") if args.len() >= 6 => consume(&args[2], &args[3], &args[4], args[5].parse().unwrap_or(20)),
         Some("native-latency") if args.len() >= 5 => {
             native_latency(&args[2], &args[3], args[4].parse().unwrap_or(2000))
         }

@@ -24,6 +24,8 @@ pub struct App<C: Connect, R: Runtime, K: KvStore> {
     pub topics: crate::kafka::ops::metadata::TopicCache,
     /// Round robin for unkeyed records.
     pub spread: crate::kafka::ops::produce::RoundRobin,
+    /// Group coordinators by group (a cache: dropped on coordinator errors).
+    pub coordinators: RefCell<std::collections::HashMap<String, i32>>,
     /// The cluster id never changes for a bootstrap list; cached for v3 path checks.
     cluster_id: RefCell<Option<String>>,
 }
@@ -81,6 +83,7 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
             kv,
             topics: Default::default(),
             spread,
+            coordinators: Default::default(),
             cluster_id: RefCell::new(None),
         }
     }

@@ -66,6 +66,9 @@ pub struct ConsumerInstance {
     /// Next offset to read, per partition.
     #[serde(default)]
     pub positions: Vec<Position>,
+    /// When auto-commit last committed (wall-clock ms).
+    #[serde(default)]
+    pub last_commit_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -87,6 +90,9 @@ pub struct Membership {
     pub epoch: i32,
     /// The assignment the broker gave, reconciled at once (nothing is in flight between requests).
     pub assigned: Vec<TopicPartition>,
+    /// Wall-clock ms before which no heartbeat is needed (the broker's heartbeat interval).
+    #[serde(default)]
+    pub next_heartbeat_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -174,6 +180,7 @@ mod tests {
             assignment: vec![],
             member: None,
             positions: vec![],
+            last_commit_ms: 0,
         }
     }
 

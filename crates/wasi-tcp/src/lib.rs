@@ -76,16 +76,18 @@ impl TcpStream {
         if rest.is_empty() { Ok(()) } else { Err(io::Error::new(io::ErrorKind::BrokenPipe, "connection closed")) }
     }
 
-    /// Appends at least one byte to `buf`; `Ok(0)` when the peer closed.
+    /// Appends at least one byte to `buf`; `Ok(0)` when the peer closed. The host writes straight
+    /// into `buf`'s spare capacity (no intermediate chunk to copy).
     pub async fn read_some(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
         loop {
-            let (result, chunk) = self.rx.read(Vec::with_capacity(READ_CHUNK)).await;
+            let mut owned = std::mem::take(buf);
+            owned.reserve(READ_CHUNK);
+            let before = owned.len();
+            let (result, owned) = self.rx.read(owned).await;
+            *buf = owned;
             match result {
                 StreamResult::Complete(0) => continue,
-                StreamResult::Complete(n) => {
-                    buf.extend_from_slice(&chunk);
-                    return Ok(n);
-                }
+                StreamResult::Complete(_) => return Ok(buf.len() - before),
                 StreamResult::Dropped => return Ok(0),
                 StreamResult::Cancelled => return Err(io::Error::new(io::ErrorKind::Interrupted, "read cancelled")),
             }

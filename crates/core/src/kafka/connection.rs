@@ -97,6 +97,12 @@ impl<S: Stream> Connection<S> {
         while self.rbuf.len() < 4 + len {
             self.fill().await?;
         }
+        // Requests are not pipelined, so the buffer usually holds exactly this frame: hand it over
+        // without copying (a large Fetch answer would otherwise be copied twice more).
+        if self.rbuf.len() == 4 + len {
+            let frame = Bytes::from(std::mem::replace(&mut self.rbuf, Vec::with_capacity(64 * 1024)));
+            return Ok(frame.slice(4..));
+        }
         let body = Bytes::copy_from_slice(&self.rbuf[4..4 + len]);
         self.rbuf.drain(..4 + len);
         Ok(body)

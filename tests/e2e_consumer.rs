@@ -457,3 +457,57 @@ fn a_native_java_consumer_and_a_rest_consumer_share_a_group() {
     let _ = java.wait();
     kafka.delete_topic(&topic);
 }
+
+#[test]
+fn classic_protocol_split_and_takeover() {
+    // The classic group protocol (JoinGroup/SyncGroup/Heartbeat), as used with brokers without
+    // KIP-848; chosen here by configuration so the same broker can test it.
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("c-classic");
+    kafka.create_topic(&topic, 4, 1);
+    for p in 0..4 {
+        kafka.produce(&topic, p, &["1", "2", "3"]);
+    }
+    let group = unique("g-classic");
+    let host = Host::start(&[("CONSUMER_GROUP_PROTOCOL", "classic")]);
+    let mut bases = Vec::new();
+    for name in ["one", "two"] {
+        let id = create(&host, &group, json!({"name": name, "auto.offset.reset": "earliest"}));
+        let base = format!("/consumers/{group}/instances/{id}");
+        assert_eq!(post(&host, &format!("{base}/subscription"), &json!({"topics": [topic]})).status, 204);
+        bases.push(base);
+    }
+    let mut seen: Vec<BTreeSet<(i64, i64)>> = vec![BTreeSet::new(), BTreeSet::new()];
+    let parts = |b: &str| -> BTreeSet<i64> {
+        host.get(&format!("{b}/assignments")).json()["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["partition"].as_i64().unwrap())
+            .collect()
+    };
+    let end = Instant::now() + Duration::from_secs(150);
+    loop {
+        for (i, b) in bases.iter().enumerate() {
+            for r in records(&host, b, BIN, 500) {
+                seen[i].insert((r["partition"].as_i64().unwrap(), r["offset"].as_i64().unwrap()));
+            }
+        }
+        let (p0, p1) = (parts(&bases[0]), parts(&bases[1]));
+        if p0.len() == 2 && p1.len() == 2 && p0.is_disjoint(&p1) && seen[0].len() + seen[1].len() == 12 {
+            break;
+        }
+        assert!(Instant::now() < end, "no classic split: {p0:?} {p1:?}, read {} + {}", seen[0].len(), seen[1].len());
+    }
+    let id = kafka.describe().cluster_id;
+    let g = host.get(&format!("/v3/clusters/{id}/consumer-groups/{group}")).json();
+    assert_eq!((g["type"].as_str(), g["partition_assignor"].as_str()), (Some("CLASSIC"), Some("range")), "{g}");
+    // One leaves (LeaveGroup): the other rejoins at its next heartbeat and takes everything.
+    assert_eq!(host.send("DELETE", &bases[0], &[], None).status, 204);
+    let end = Instant::now() + Duration::from_secs(150);
+    while parts(&bases[1]).len() != 4 {
+        records(&host, &bases[1], BIN, 500);
+        assert!(Instant::now() < end, "the survivor has {:?}", parts(&bases[1]));
+    }
+    kafka.delete_topic(&topic);
+}

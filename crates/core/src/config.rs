@@ -19,6 +19,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("producer_max_batch_bytes", "1000000"),
     ("consumer_instance_timeout_ms", "300000"),
     ("consumer_request_timeout_ms", "1000"),
+    ("consumer_group_protocol", "auto"),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +46,8 @@ pub struct Config {
     pub consumer_instance_timeout_ms: u64,
     /// Default long-poll of `GET …/records` when the request names no timeout.
     pub consumer_request_timeout_ms: u64,
+    /// v2 subscriptions: "consumer" (KIP-848), "classic", or "auto" (KIP-848 where the broker has it).
+    pub consumer_group_protocol: String,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
                 producer_max_batch_bytes: 1_000_000,
                 consumer_instance_timeout_ms: 300_000,
                 consumer_request_timeout_ms: 1_000,
+                consumer_group_protocol: "auto".into(),
             },
         }
     }
@@ -121,6 +125,10 @@ impl Config {
                 .unwrap_or(usize::MAX),
             consumer_instance_timeout_ms: number("consumer_instance_timeout_ms")?,
             consumer_request_timeout_ms: number("consumer_request_timeout_ms")?,
+            consumer_group_protocol: match get("consumer_group_protocol").as_str() {
+                p @ ("auto" | "consumer" | "classic") => p.to_owned(),
+                other => return Err(format!("consumer_group_protocol: '{other}' is not auto, consumer or classic")),
+            },
         })
     }
 }

@@ -93,6 +93,14 @@ pub struct Membership {
     /// Wall-clock ms before which no heartbeat is needed (the broker's heartbeat interval).
     #[serde(default)]
     pub next_heartbeat_ms: i64,
+    /// "consumer" (KIP-848; `epoch` is the member epoch) or "classic" (`epoch` is the generation;
+    /// -1 while a join is pending).
+    #[serde(default = "consumer_protocol")]
+    pub protocol: String,
+}
+
+fn consumer_protocol() -> String {
+    "consumer".into()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -495,6 +495,9 @@ async fn renew_membership<C: Connect, R: Runtime, K: KvStore>(
     {
         return Ok(());
     }
+    if use_classic(ctx, rec, budget).await? {
+        return renew_classic(ctx, rec, &sub, budget).await;
+    }
     let mut coordinator = coordinator_of(ctx, &rec.group).await?;
     let meta = consumer::all_topics(ctx.cluster(), budget).await?;
     let subscribe = match &sub {
@@ -533,7 +536,13 @@ async fn renew_membership<C: Connect, R: Runtime, K: KvStore>(
                     None => rec.member.as_ref().map(|m| m.assigned.clone()).unwrap_or_default(),
                 };
                 let next_heartbeat_ms = rt.wall_ms() + i64::from(hb.interval_ms.max(0));
-                rec.member = Some(Membership { member_id: hb.member_id, epoch: hb.epoch, assigned, next_heartbeat_ms });
+                rec.member = Some(Membership {
+                    member_id: hb.member_id,
+                    epoch: hb.epoch,
+                    assigned,
+                    next_heartbeat_ms,
+                    protocol: "consumer".into(),
+                });
                 // A fresh member waits (briefly) for its first assignment; otherwise one heartbeat is enough.
                 let waiting = joined_now && rec.partitions().is_empty();
                 if !waiting || budget.remaining_ms(rt) < 150 {
@@ -564,6 +573,128 @@ async fn renew_membership<C: Connect, R: Runtime, K: KvStore>(
         }
     }
 }
+
+/// Whether this consumer's membership uses the classic protocol: as configured, or (auto) when
+/// the broker has no KIP-848 (no ConsumerGroupHeartbeat in its ApiVersions).
+async fn use_classic<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    rec: &ConsumerInstance,
+    budget: crate::Deadline,
+) -> ApiResult<bool> {
+    if let Some(m) = &rec.member {
+        return Ok(m.protocol == "classic");
+    }
+    Ok(match ctx.app.config.consumer_group_protocol.as_str() {
+        "classic" => true,
+        "consumer" => false,
+        _ => {
+            use crate::kafka::cluster::Target;
+            use kafka_protocol::messages::ConsumerGroupHeartbeatRequest;
+            matches!(
+                ctx.cluster().negotiated_version::<ConsumerGroupHeartbeatRequest>(Target::Any, budget).await,
+                Err(crate::kafka::Error::UnsupportedVersion { .. })
+            )
+        }
+    })
+}
+
+/// Classic membership: JoinGroup + SyncGroup (range assignor, computed here when this member
+/// leads) to join or after a rebalance, Heartbeat when due. A join that outlives the request's
+/// budget is simply sent again by the next request (the coordinator answers a repeated join of
+/// the same member with the generation it completed).
+async fn renew_classic<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    rec: &mut ConsumerInstance,
+    sub: &Subscription,
+    budget: crate::Deadline,
+) -> ApiResult<()> {
+    use crate::kafka::ops::classic;
+    use kafka_protocol::ResponseError as K2;
+    let rt = ctx.cluster().runtime();
+    let coordinator = coordinator_of(ctx, &rec.group).await?;
+    if let Some(m) = &rec.member
+        && m.epoch >= 0
+    {
+        match classic::heartbeat(ctx.cluster(), coordinator, &rec.group, &m.member_id, m.epoch, budget).await {
+            Ok(()) => {
+                if let Some(m) = rec.member.as_mut() {
+                    m.next_heartbeat_ms = rt.wall_ms() + CLASSIC_HEARTBEAT_MS;
+                }
+                return Ok(());
+            }
+            Err(e) if e.kafka_code() == Some(K2::RebalanceInProgress) => {}
+            Err(e) if matches!(e.kafka_code(), Some(K2::UnknownMemberId | K2::IllegalGeneration)) => {
+                rec.member = None;
+                rec.positions.clear();
+            }
+            Err(e) => {
+                forget_coordinator(ctx, &rec.group);
+                return Err(e.into());
+            }
+        }
+    }
+    let meta = consumer::all_topics(ctx.cluster(), budget).await?;
+    let topics: Vec<String> = match sub {
+        Subscription::Topics(t) => t.clone(),
+        Subscription::Pattern(p) => {
+            let re = regex_lite::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                ApiError::new(422, 42204, format!("topic_pattern is not a valid regular expression: {e}"))
+            })?;
+            meta.topics.iter().filter(|t| !t.is_internal && re.is_match(&t.name)).map(|t| t.name.clone()).collect()
+        }
+    };
+    let member_id = rec.member.as_ref().map(|m| m.member_id.clone()).unwrap_or_default();
+    let joined =
+        classic::join(ctx.cluster(), coordinator, &rec.group, &member_id, &topics, 45_000, 10_000, budget).await;
+    let joined = match joined {
+        Ok(j) => j,
+        // The group waits for other members to rejoin: try again on the next request.
+        Err(crate::kafka::Error::Timeout { .. }) => {
+            rec.member = Some(Membership {
+                member_id,
+                epoch: -1,
+                assigned: vec![],
+                next_heartbeat_ms: 0,
+                protocol: "classic".into(),
+            });
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let assignments = match &joined.members {
+        Some(members) => classic::range_assign(members, &meta),
+        None => Default::default(),
+    };
+    let assigned = match classic::sync(ctx.cluster(), coordinator, &rec.group, &joined, &assignments, budget).await {
+        Ok(a) => a,
+        // A follower's SyncGroup waits for the leader's, which comes with the leader's next
+        // request; a rebalance may also have started again. Either way: pending, join again next time.
+        Err(e)
+            if matches!(e, crate::kafka::Error::Timeout { .. }) || e.kafka_code() == Some(K2::RebalanceInProgress) =>
+        {
+            rec.member = Some(Membership {
+                member_id: joined.member_id,
+                epoch: -1,
+                assigned: vec![],
+                next_heartbeat_ms: 0,
+                protocol: "classic".into(),
+            });
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    rec.member = Some(Membership {
+        member_id: joined.member_id,
+        epoch: joined.generation,
+        assigned: assigned.into_iter().map(|(topic, partition)| TopicPartition { topic, partition }).collect(),
+        next_heartbeat_ms: rt.wall_ms() + CLASSIC_HEARTBEAT_MS,
+        protocol: "classic".into(),
+    });
+    Ok(())
+}
+
+/// How often a classic member heartbeats (the Java consumer's default heartbeat.interval.ms).
+const CLASSIC_HEARTBEAT_MS: i64 = 3000;
 
 /// The Java consumer's default auto.commit.interval.ms.
 const AUTO_COMMIT_INTERVAL_MS: i64 = 5000;

@@ -2,6 +2,7 @@
 
 pub mod acls;
 pub mod brokers;
+pub mod classic;
 pub mod configs;
 pub mod consumer;
 pub mod groups;

@@ -745,7 +745,9 @@ pub async fn records<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>)
     };
     // The whole request, rebalance included, ends within its timeout (plus a little for the answer).
     let budget = ctx.deadline.min_with(rt, timeout_ms + 2000);
-    renew_membership(ctx, &mut rec, budget).await?;
+    // Membership (a join may wait for other members) gets the request's timeout, so the fetch
+    // after it still has time to run.
+    renew_membership(ctx, &mut rec, budget.min_with(rt, timeout_ms.max(200))).await?;
     let parts = rec.partitions();
     let mut names: Vec<String> = parts.iter().map(|p| p.topic.clone()).collect();
     names.sort();

@@ -34,26 +34,8 @@ fn records(host: &Host, base: &str, accept: &str, timeout_ms: u64) -> Vec<Value>
 }
 
 fn value_of(r: &Value) -> String {
-    let b = common_b64(r["value"].as_str().unwrap());
+    let b = common::b64_decode(r["value"].as_str().unwrap());
     String::from_utf8(b).unwrap()
-}
-
-fn common_b64(s: &str) -> Vec<u8> {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let vals: Vec<u32> =
-        s.bytes().filter(|b| *b != b'=').map(|b| T.iter().position(|t| *t == b).unwrap() as u32).collect();
-    let mut out = Vec::new();
-    for c in vals.chunks(4) {
-        let n = c.iter().enumerate().fold(0u32, |acc, (i, v)| acc | v << (18 - 6 * i));
-        out.push((n >> 16) as u8);
-        if c.len() > 2 {
-            out.push((n >> 8) as u8);
-        }
-        if c.len() > 3 {
-            out.push(n as u8);
-        }
-    }
-    out
 }
 
 /// Reads until `want` records came or `secs` passed.
@@ -277,7 +259,7 @@ fn every_codec_comes_back_exactly() {
     for (i, r) in got.iter().enumerate() {
         let batch = i / 2;
         assert_eq!(value_of(r), format!("codec-{batch}-{}", if i % 2 == 0 { "a" } else { "b" }));
-        assert_eq!(common_b64(r["key"].as_str().unwrap()), format!("k{}", i % 2).into_bytes());
+        assert_eq!(common::b64_decode(r["key"].as_str().unwrap()), format!("k{}", i % 2).into_bytes());
         assert_eq!(r["timestamp"], 1_600_000_000_000i64 + batch as i64);
         assert_eq!(r["headers"], json!([{"key": format!("h{}", i % 2), "value": "aHY="}]));
     }

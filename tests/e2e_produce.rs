@@ -68,7 +68,7 @@ fn v2_binary_round_trip_with_java_partitioning() {
             })
             .unwrap();
         let sent = &records[i];
-        let decode = |v: &Value| v.as_str().map(common_b64_decode);
+        let decode = |v: &Value| v.as_str().map(common::b64_decode);
         assert_eq!(got.key, decode(&sent["key"]), "record {i}");
         assert_eq!(got.value, decode(&sent["value"]), "record {i}");
     }
@@ -79,24 +79,6 @@ fn v2_binary_round_trip_with_java_partitioning() {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     assert!(all.iter().all(|r| (now - r.timestamp).abs() < 60_000), "CreateTime is now");
     kafka.delete_topic(&topic);
-}
-
-fn common_b64_decode(s: &str) -> Vec<u8> {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let vals: Vec<u32> =
-        s.bytes().filter(|b| *b != b'=').map(|b| T.iter().position(|t| *t == b).unwrap() as u32).collect();
-    for c in vals.chunks(4) {
-        let n = c.iter().enumerate().fold(0u32, |acc, (i, v)| acc | v << (18 - 6 * i));
-        out.push((n >> 16) as u8);
-        if c.len() > 2 {
-            out.push((n >> 8) as u8);
-        }
-        if c.len() > 3 {
-            out.push(n as u8);
-        }
-    }
-    out
 }
 
 #[test]

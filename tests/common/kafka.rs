@@ -2,12 +2,13 @@
 //! check what the proxy reports independently of the proxy.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kafka_protocol::records::{Compression, Record};
 use kre_core::kafka::cluster::{ClientConfig, Cluster, Target};
+use kre_core::kafka::compression::plain_record;
 use kre_core::kafka::ops::{metadata, topics};
 use kre_core::kafka::resolve::HostMap;
 use kre_core::native::{NativeConnect, NativeRuntime, block_on};
@@ -65,58 +66,11 @@ impl Kafka {
         let _ = block_on(topics::delete(&self.cluster, name, self.deadline()));
     }
 
-    /// Produces `values` (with keys `k<i>`) to one partition; returns the base offset.
+    /// Produces `values` (with keys `k<i>`, headers `h<i>`) to one partition, uncompressed, now;
+    /// returns the base offset.
     pub fn produce(&self, topic: &str, partition: i32, values: &[&str]) -> i64 {
-        let meta = self.topic(topic);
-        let leader = meta.partition(partition).unwrap().leader;
         let now = self.cluster.runtime().wall_ms();
-        let records: Vec<Record> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| Record {
-                transactional: false,
-                control: false,
-                partition_leader_epoch: -1,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i as i64,
-                // kafka-protocol starts a new batch unless offset - sequence is constant; base sequence
-                // -1 (not idempotent) then means sequence = offset - 1.
-                sequence: i as i32 - 1,
-                timestamp: now,
-                key: Some(Bytes::from(format!("k{i}"))),
-                value: Some(Bytes::copy_from_slice(v.as_bytes())),
-                headers: Default::default(),
-                delete_horizon: false,
-            })
-            .collect();
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &records,
-            &RecordEncodeOptions { version: 2, compression: Compression::None },
-        )
-        .unwrap();
-        let request = ProduceRequest::default().with_acks(-1).with_timeout_ms(10_000).with_topic_data(vec![
-            TopicProduceData::default()
-                .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
-                .with_topic_id(meta.id)
-                .with_partition_data(vec![
-                    PartitionProduceData::default().with_index(partition).with_records(Some(buf.freeze())),
-                ]),
-        ]);
-        // Like a real producer: retry while a fresh topic's leadership settles.
-        for _ in 0..50 {
-            let response = block_on(self.cluster.call(Target::Broker(leader), &request, self.deadline())).unwrap();
-            let p = &response.responses[0].partition_responses[0];
-            match kafka_protocol::ResponseError::try_from_code(p.error_code) {
-                None => return p.base_offset,
-                Some(e) if e.is_retriable() => std::thread::sleep(std::time::Duration::from_millis(100)),
-                Some(e) => panic!("produce failed: {e} {p:?}"),
-            }
-        }
-        panic!("produce kept failing with retriable errors");
+        self.produce_with(topic, partition, values, Compression::None, now)
     }
 }
 
@@ -236,7 +190,7 @@ impl Kafka {
         topic: &str,
         partition: i32,
         values: &[&str],
-        codec: kafka_protocol::records::Compression,
+        codec: Compression,
         timestamp: i64,
     ) -> i64 {
         let meta = self.topic(topic);
@@ -244,22 +198,16 @@ impl Kafka {
         let records: Vec<Record> = values
             .iter()
             .enumerate()
-            .map(|(i, v)| Record {
-                transactional: false,
-                control: false,
-                partition_leader_epoch: -1,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i as i64,
-                sequence: i as i32 - 1,
-                timestamp,
-                key: Some(Bytes::from(format!("k{i}"))),
-                value: Some(Bytes::copy_from_slice(v.as_bytes())),
-                headers: [(StrBytes::from_string(format!("h{i}")), Some(Bytes::from_static(b"hv")))]
-                    .into_iter()
-                    .collect(),
-                delete_horizon: false,
+            .map(|(i, v)| {
+                let headers =
+                    [(StrBytes::from_string(format!("h{i}")), Some(Bytes::from_static(b"hv")))].into_iter().collect();
+                plain_record(
+                    i as i64,
+                    timestamp,
+                    Some(Bytes::from(format!("k{i}"))),
+                    Some(Bytes::copy_from_slice(v.as_bytes())),
+                    headers,
+                )
             })
             .collect();
         let batch = kre_core::kafka::compression::encode_batch(&records, codec).unwrap();

@@ -301,3 +301,21 @@ pub fn b64(data: &[u8]) -> String {
     }
     out
 }
+
+pub fn b64_decode(s: &str) -> Vec<u8> {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let vals: Vec<u32> =
+        s.bytes().filter(|b| *b != b'=').map(|b| T.iter().position(|t| *t == b).unwrap() as u32).collect();
+    let mut out = Vec::new();
+    for c in vals.chunks(4) {
+        let n = c.iter().enumerate().fold(0u32, |acc, (i, v)| acc | v << (18 - 6 * i));
+        out.push((n >> 16) as u8);
+        if c.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if c.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    out
+}

@@ -73,6 +73,33 @@ fn decompress(data: &mut Bytes, codec: Compression) -> anyhow::Result<Bytes> {
     })
 }
 
+/// A plain (non-transactional, non-idempotent) record at `offset` of its batch. kafka-protocol
+/// starts a new batch unless offset - sequence stays constant; base sequence -1 (not idempotent)
+/// then means sequence = offset - 1.
+pub fn plain_record(
+    offset: i64,
+    timestamp: i64,
+    key: Option<bytes::Bytes>,
+    value: Option<bytes::Bytes>,
+    headers: kafka_protocol::indexmap::IndexMap<kafka_protocol::protocol::StrBytes, Option<bytes::Bytes>>,
+) -> Record {
+    Record {
+        transactional: false,
+        control: false,
+        partition_leader_epoch: -1,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: kafka_protocol::records::TimestampType::Creation,
+        offset,
+        sequence: offset as i32 - 1,
+        timestamp,
+        key,
+        value,
+        headers,
+        delete_horizon: false,
+    }
+}
+
 /// Encodes `records` (non-empty, consecutive offsets from 0) as one v2 batch.
 pub fn encode_batch(records: &[Record], codec: Compression) -> Result<Bytes, String> {
     if records.is_empty() {
@@ -113,25 +140,16 @@ pub fn decode_batches(mut data: Bytes) -> Result<Vec<RecordSet>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kafka_protocol::records::TimestampType;
     use proptest::prelude::*;
 
     fn record(i: i64, key: Option<Vec<u8>>, value: Option<Vec<u8>>, headers: Vec<(String, Option<Vec<u8>>)>) -> Record {
-        Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i,
-            sequence: i as i32 - 1,
-            timestamp: 1_700_000_000_000 + i,
-            key: key.map(Bytes::from),
-            value: value.map(Bytes::from),
-            headers: headers.into_iter().map(|(k, v)| (k.into(), v.map(Bytes::from))).collect(),
-            delete_horizon: false,
-        }
+        plain_record(
+            i,
+            1_700_000_000_000 + i,
+            key.map(Bytes::from),
+            value.map(Bytes::from),
+            headers.into_iter().map(|(k, v)| (k.into(), v.map(Bytes::from))).collect(),
+        )
     }
 
     const CODECS: [Compression; 5] =

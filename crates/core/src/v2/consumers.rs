@@ -961,24 +961,11 @@ mod cost {
     #[test]
     #[ignore]
     fn consume_path_cost() {
+        use crate::kafka::compression::plain_record;
         use crate::kafka::compression::{decode_batches, encode_batch};
-        use kafka_protocol::records::{Compression, Record, TimestampType};
+        use kafka_protocol::records::{Compression, Record};
         let records: Vec<Record> = (0..1000)
-            .map(|i| Record {
-                transactional: false,
-                control: false,
-                partition_leader_epoch: -1,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i,
-                sequence: i as i32 - 1,
-                timestamp: 0,
-                key: None,
-                value: Some(bytes::Bytes::from(vec![b'x'; 1024])),
-                headers: Default::default(),
-                delete_horizon: false,
-            })
+            .map(|i| plain_record(i, 0, None, Some(bytes::Bytes::from(vec![b'x'; 1024])), Default::default()))
             .collect();
         let batch = encode_batch(&records, Compression::None).expect("encodes");
         let n = 200;

@@ -15,10 +15,10 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{Compression, Record, TimestampType};
+use kafka_protocol::records::{Compression, Record};
 
 use crate::kafka::cluster::{Cluster, Target};
-use crate::kafka::compression::encode_batch;
+use crate::kafka::compression::{encode_batch, plain_record};
 use crate::kafka::error::{Error, Result};
 use crate::kafka::ops::metadata::{Topic, TopicCache};
 use crate::kafka::partitioner::partition_for_key;
@@ -265,21 +265,11 @@ fn partition_error(topic: &Topic, partition: i32, code: ResponseError, message: 
 }
 
 fn to_record(r: &OutRecord, offset: i64, now: i64) -> Record {
-    Record {
-        transactional: false,
-        control: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
+    plain_record(
         offset,
-        // Not idempotent: base sequence -1, and kafka-protocol keeps one batch while
-        // offset - sequence stays constant.
-        sequence: offset as i32 - 1,
-        timestamp: r.timestamp.unwrap_or(now),
-        key: r.key.clone(),
-        value: r.value.clone(),
-        headers: r.headers.iter().map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone())).collect(),
-        delete_horizon: false,
-    }
+        r.timestamp.unwrap_or(now),
+        r.key.clone(),
+        r.value.clone(),
+        r.headers.iter().map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone())).collect(),
+    )
 }

@@ -63,8 +63,11 @@ fn replicas_isr_and_broker_loss() {
     // Wait for every replica to join the ISR, as the brokers report it.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let t = kafka.topic(&name);
-        if t.partitions.len() == 3 && t.partitions.iter().all(|p| p.isr.len() == 3 && p.leader > 0) {
+        // Metadata reaches every broker shortly after the create: a broker may not know it yet.
+        let t = kafka.try_topic(&name);
+        if t.as_ref()
+            .is_some_and(|t| t.partitions.len() == 3 && t.partitions.iter().all(|p| p.isr.len() == 3 && p.leader > 0))
+        {
             break;
         }
         assert!(Instant::now() < deadline, "ISR never reached 3: {t:?}");

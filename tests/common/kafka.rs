@@ -37,8 +37,20 @@ impl Kafka {
         block_on(metadata::describe_cluster(&self.cluster, self.deadline())).unwrap()
     }
 
+    /// The topic's metadata, waiting (up to 10 s) for it to reach the broker that answers.
     pub fn topic(&self, name: &str) -> metadata::Topic {
+        for _ in 0..100 {
+            if let Some(t) = self.try_topic(name) {
+                return t;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         block_on(metadata::topic(&self.cluster, name, self.deadline())).unwrap()
+    }
+
+    /// The topic, or None while the broker answering does not know it yet.
+    pub fn try_topic(&self, name: &str) -> Option<metadata::Topic> {
+        block_on(metadata::topic(&self.cluster, name, self.deadline())).ok()
     }
 
     pub fn create_topic(&self, name: &str, partitions: i32, replication: i16) {

@@ -650,13 +650,7 @@ async fn renew_classic<C: Connect, R: Runtime, K: KvStore>(
         Ok(j) => j,
         // The group waits for other members to rejoin: try again on the next request.
         Err(crate::kafka::Error::Timeout { .. }) => {
-            rec.member = Some(Membership {
-                member_id,
-                epoch: -1,
-                assigned: vec![],
-                next_heartbeat_ms: 0,
-                protocol: "classic".into(),
-            });
+            rec.member = Some(pending_classic(member_id));
             return Ok(());
         }
         Err(e) => return Err(e.into()),
@@ -672,13 +666,7 @@ async fn renew_classic<C: Connect, R: Runtime, K: KvStore>(
         Err(e)
             if matches!(e, crate::kafka::Error::Timeout { .. }) || e.kafka_code() == Some(K2::RebalanceInProgress) =>
         {
-            rec.member = Some(Membership {
-                member_id: joined.member_id,
-                epoch: -1,
-                assigned: vec![],
-                next_heartbeat_ms: 0,
-                protocol: "classic".into(),
-            });
+            rec.member = Some(pending_classic(joined.member_id));
             return Ok(());
         }
         Err(e) => return Err(e.into()),
@@ -691,6 +679,11 @@ async fn renew_classic<C: Connect, R: Runtime, K: KvStore>(
         protocol: "classic".into(),
     });
     Ok(())
+}
+
+/// A classic member whose join or sync is still under way: the next request joins again.
+fn pending_classic(member_id: String) -> Membership {
+    Membership { member_id, epoch: -1, assigned: vec![], next_heartbeat_ms: 0, protocol: "classic".into() }
 }
 
 /// How often a classic member heartbeats (the Java consumer's default heartbeat.interval.ms).

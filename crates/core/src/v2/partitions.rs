@@ -43,17 +43,6 @@ pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>)
     if topic.partition(id).is_none() {
         return Err(ApiError::partition_not_found(name, id));
     }
-    let ids = [id];
-    let (earliest, latest) = futures::join!(
-        offsets::list(ctx.cluster(), &topic, &ids, offsets::EARLIEST, ctx.deadline),
-        offsets::list(ctx.cluster(), &topic, &ids, offsets::LATEST, ctx.deadline)
-    );
-    let missing = || ApiError::partition_not_found(name, id);
-    Ok(ctx.json(
-        200,
-        &OffsetsView {
-            beginning_offset: *earliest?.get(&id).ok_or_else(missing)?,
-            end_offset: *latest?.get(&id).ok_or_else(missing)?,
-        },
-    ))
+    let (beginning_offset, end_offset) = offsets::bounds(ctx.cluster(), &topic, id, ctx.deadline).await?;
+    Ok(ctx.json(200, &OffsetsView { beginning_offset, end_offset }))
 }

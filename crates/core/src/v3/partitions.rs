@@ -69,11 +69,7 @@ pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>)
     if topic.partition(id).is_none() {
         return Err(ApiError::partition_not_found(name, id));
     }
-    let ids = [id];
-    let (earliest, latest) = futures::join!(
-        offsets::list(ctx.cluster(), &topic, &ids, offsets::EARLIEST, ctx.deadline),
-        offsets::list(ctx.cluster(), &topic, &ids, offsets::LATEST, ctx.deadline)
-    );
+    let (earliest, latest) = offsets::bounds(ctx.cluster(), &topic, id, ctx.deadline).await?;
     let links = Links::new(ctx, &cluster_id);
     let base = format!("/topics/{name}/partitions/{id}/offset");
     Ok(ctx.json(
@@ -86,8 +82,8 @@ pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>)
                 "cluster_id": cluster_id,
                 "topic_name": name,
                 "partition_id": id,
-                "earliest_offset": earliest?.get(&id).copied().unwrap_or(0),
-                "latest_offset": latest?.get(&id).copied().unwrap_or(0),
+                "earliest_offset": earliest,
+                "latest_offset": latest,
             }),
         ),
     ))

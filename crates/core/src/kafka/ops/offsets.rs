@@ -46,6 +46,25 @@ pub async fn list<C: Connect, R: Runtime>(
     }
 }
 
+/// A partition's earliest and latest offsets (both ListOffsets at once).
+pub async fn bounds<C: Connect, R: Runtime>(
+    cluster: &Cluster<C, R>,
+    topic: &Topic,
+    partition: i32,
+    deadline: Deadline,
+) -> Result<(i64, i64)> {
+    let ids = [partition];
+    let (earliest, latest) =
+        futures::join!(list(cluster, topic, &ids, EARLIEST, deadline), list(cluster, topic, &ids, LATEST, deadline));
+    let missing = || Error::Partition {
+        topic: topic.name.clone(),
+        partition,
+        code: ResponseError::UnknownTopicOrPartition,
+        message: None,
+    };
+    Ok((*earliest?.get(&partition).ok_or_else(missing)?, *latest?.get(&partition).ok_or_else(missing)?))
+}
+
 async fn list_once<C: Connect, R: Runtime>(
     cluster: &Cluster<C, R>,
     topic: &Topic,

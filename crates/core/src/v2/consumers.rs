@@ -737,10 +737,14 @@ pub async fn records<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>)
         None => 64 << 20,
     };
     // The whole request, rebalance included, ends within its timeout (plus a little for the answer).
+    // Membership (a join may wait for other members) gets the request's timeout — at least 3 s
+    // for a classic join, which completes only once every member has (re)joined — and the fetch
+    // after it a fresh budget of its own.
+    let classic = rec.member.as_ref().is_some_and(|m| m.protocol == "classic")
+        || (rec.member.is_none() && ctx.app.config.consumer_group_protocol == "classic");
+    let join_ms = if classic { timeout_ms.max(3000) } else { timeout_ms.max(200) };
+    renew_membership(ctx, &mut rec, ctx.deadline.min_with(rt, join_ms)).await?;
     let budget = ctx.deadline.min_with(rt, timeout_ms + 2000);
-    // Membership (a join may wait for other members) gets the request's timeout, so the fetch
-    // after it still has time to run.
-    renew_membership(ctx, &mut rec, budget.min_with(rt, timeout_ms.max(200))).await?;
     let parts = rec.partitions();
     let mut names: Vec<String> = parts.iter().map(|p| p.topic.clone()).collect();
     names.sort();

@@ -56,6 +56,9 @@ share.coordinator.state.topic.replication.factor=$6
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
+# Tests write records with times years ago (CreateTime round trips): time-based retention would
+# delete them whenever its check happens to run.
+log.retention.ms=$(case "$name" in single|bench) echo 604800000 ;; *) echo -1 ;; esac)
 # ACL endpoints work locally: StandardAuthorizer, the (anonymous) proxy principal is a super user,
 # everything allowed where no ACL matches.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer

@@ -33,6 +33,10 @@ fn records(host: &Host, base: &str, accept: &str, timeout_ms: u64) -> Vec<Value>
     r.json().as_array().unwrap().clone()
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
 fn value_of(r: &Value) -> String {
     let b = common::b64_decode(r["value"].as_str().unwrap());
     String::from_utf8(b).unwrap()
@@ -174,7 +178,8 @@ fn manual_assignment_seek_and_json_format() {
     let kafka = Kafka::new(&bootstrap());
     let topic = unique("c-seek");
     kafka.create_topic(&topic, 1, 1);
-    let t0 = 1_700_000_000_000i64;
+    // Recent times: records older than the broker's retention (7 days) may be deleted at any moment.
+    let t0 = now_ms() - 3_600_000;
     kafka.produce_with(&topic, 0, &["{\"n\":0}", "{\"n\":1}", "{\"n\":2}"], Compression::None, t0);
     kafka.produce_with(&topic, 0, &["{\"n\":3}", "{\"n\":4}"], Compression::None, t0 + 60_000);
     let host = Host::start(&[]);
@@ -231,20 +236,79 @@ fn manual_assignment_seek_and_json_format() {
     kafka.delete_topic(&topic);
 }
 
+/// Small answers (max_bytes) make every answer full, so each one is followed by a read-ahead or
+/// keeps the Fetch's surplus: records still come exactly once and in order, alternating hosts
+/// (each with its own read-ahead) and after a seek back.
+#[test]
+fn read_ahead_keeps_every_record_once_in_order() {
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("c-ahead");
+    kafka.create_topic(&topic, 2, 1);
+    let per_partition = 300usize;
+    for p in 0..2 {
+        let values: Vec<String> = (0..per_partition).map(|i| format!("p{p}-{i:05}")).collect();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        for chunk in refs.chunks(50) {
+            kafka.produce(&topic, p, chunk);
+        }
+    }
+    let hosts = [Host::start(&[]), Host::start(&[])];
+    let group = unique("g-ahead");
+    let id = create(&hosts[0], &group, json!({"auto.offset.reset": "earliest", "auto.commit.enable": "false"}));
+    let base = format!("/consumers/{group}/instances/{id}");
+    let tp = json!([{"topic": topic, "partition": 0}, {"topic": topic, "partition": 1}]);
+    assert_eq!(post(&hosts[0], &format!("{base}/assignments"), &json!({"partitions": tp})).status, 204);
+    // Each value is 8 bytes (keys k0.. add 2-3): about 8 records an answer.
+    let read = |host: &Host| -> Vec<(i64, i64)> {
+        let r = host.send("GET", &format!("{base}/records?timeout=1000&max_bytes=80"), &[("accept", BIN)], None);
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let got: Vec<(i64, i64)> = r
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let (p, o) = (r["partition"].as_i64().unwrap(), r["offset"].as_i64().unwrap());
+                assert_eq!(value_of(r), format!("p{p}-{o:05}"), "the record at its offset");
+                (p, o)
+            })
+            .collect();
+        assert!(got.len() <= 11, "max_bytes honoured: {} records", got.len());
+        got
+    };
+    let mut next = [0i64, 0];
+    let mut answers = 0;
+    let end = Instant::now() + Duration::from_secs(60);
+    let mut sought = false;
+    while next.iter().any(|n| *n < per_partition as i64) {
+        assert!(Instant::now() < end, "not everything read: {next:?}");
+        // Three answers from one host, then three from the other.
+        for (p, o) in read(&hosts[(answers / 3) % 2]) {
+            assert_eq!(o, next[p as usize], "partition {p}: no gap, no repeat");
+            next[p as usize] = o + 1;
+        }
+        answers += 1;
+        if !sought && next[0] >= 200 {
+            // Back to 50 through the other host: what either host read ahead is not served.
+            let seek = json!({"offsets": [{"topic": topic, "partition": 0, "offset": 50}]});
+            assert_eq!(post(&hosts[(answers / 3 + 1) % 2], &format!("{base}/positions"), &seek).status, 204);
+            next[0] = 50;
+            sought = true;
+        }
+    }
+    assert!(sought && answers >= 60, "{answers} answers");
+    kafka.delete_topic(&topic);
+}
+
 #[test]
 fn every_codec_comes_back_exactly() {
     let kafka = Kafka::new(&bootstrap());
     let topic = unique("c-codec");
     kafka.create_topic(&topic, 1, 1);
+    let t0 = now_ms() - 3_600_000;
     let codecs = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
     for (i, codec) in codecs.iter().enumerate() {
-        kafka.produce_with(
-            &topic,
-            0,
-            &[&format!("codec-{i}-a"), &format!("codec-{i}-b")],
-            *codec,
-            1_600_000_000_000 + i as i64,
-        );
+        kafka.produce_with(&topic, 0, &[&format!("codec-{i}-a"), &format!("codec-{i}-b")], *codec, t0 + i as i64);
     }
     let host = Host::start(&[]);
     let group = unique("g-codec");
@@ -260,7 +324,7 @@ fn every_codec_comes_back_exactly() {
         let batch = i / 2;
         assert_eq!(value_of(r), format!("codec-{batch}-{}", if i % 2 == 0 { "a" } else { "b" }));
         assert_eq!(common::b64_decode(r["key"].as_str().unwrap()), format!("k{}", i % 2).into_bytes());
-        assert_eq!(r["timestamp"], 1_600_000_000_000i64 + batch as i64);
+        assert_eq!(r["timestamp"], t0 + batch as i64);
         assert_eq!(r["headers"], json!([{"key": format!("h{}", i % 2), "value": "aHY="}]));
     }
     kafka.delete_topic(&topic);

@@ -21,4 +21,10 @@ impl kre_core::Runtime for WasiClock {
     fn random_u64(&self) -> u64 {
         spin_sdk::wasip3::random::random::get_random_u64()
     }
+
+    fn spawn(&self, fut: impl std::future::Future<Output = ()> + 'static) -> bool {
+        // Runs within the current request's task, also after its response was returned.
+        spin_sdk::wasip3::spawn(fut);
+        true
+    }
 }

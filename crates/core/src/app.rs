@@ -26,6 +26,8 @@ pub struct App<C: Connect, R: Runtime, K: KvStore> {
     pub spread: crate::kafka::ops::produce::RoundRobin,
     /// Group coordinators by group (a cache: dropped on coordinator errors).
     pub coordinators: RefCell<std::collections::HashMap<String, i32>>,
+    /// v2 consumers' next records, fetched after their last answer (a cache).
+    pub readahead: crate::kafka::readahead::ReadAhead,
     /// The cluster id never changes for a bootstrap list; cached for v3 path checks.
     cluster_id: RefCell<Option<String>>,
 }
@@ -84,6 +86,7 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
             topics: Default::default(),
             spread,
             coordinators: Default::default(),
+            readahead: Default::default(),
             cluster_id: RefCell::new(None),
         }
     }

@@ -12,6 +12,12 @@ pub trait Runtime {
     fn sleep(&self, ms: u64) -> impl Future<Output = ()>;
     /// Random bits for identifiers (instance ids); not for keys or secrets.
     fn random_u64(&self) -> u64;
+    /// Runs `fut` concurrently, possibly after the current request has been answered (work
+    /// that only fills a cache). False when the host cannot, and nothing runs.
+    fn spawn(&self, fut: impl Future<Output = ()> + 'static) -> bool {
+        drop(fut);
+        false
+    }
 }
 
 /// The instant by which a request must have answered, in the runtime's monotonic milliseconds.

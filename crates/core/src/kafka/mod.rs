@@ -11,6 +11,7 @@ pub mod connection;
 pub mod error;
 pub mod ops;
 pub mod partitioner;
+pub mod readahead;
 pub mod resolve;
 pub mod transport;
 

@@ -156,6 +156,7 @@ fn encode_segment(s: &str) -> String {
 
 use crate::kafka::ops::consumer::{self, Subscribe};
 use crate::kafka::ops::{groups, metadata, offsets};
+use crate::kafka::readahead::{MAX_READAHEAD_BYTES, Positions};
 use crate::state::{Membership, Subscription, TopicPartition, load_consumer, save_consumer};
 
 /// Loads the instance named in the path; gone when missing or idle past the instance timeout.
@@ -309,6 +310,7 @@ pub async fn unsubscribe<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R,
 pub async fn delete_instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let rec = instance(ctx).await?;
     leave(ctx, &rec).await;
+    ctx.app.readahead.forget(&consumer_key(&rec.group, &rec.name));
     ctx.app.kv.delete(&consumer_key(&rec.group, &rec.name)).await?;
     Ok(Response::empty(204, ctx.content_type))
 }
@@ -697,7 +699,9 @@ fn format_media(format: &str) -> String {
     format!("application/vnd.kafka.{format}.v2+json")
 }
 
-pub async fn records<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
+    ctx: &Ctx<'_, C, R, K>,
+) -> ApiResult<Response> {
     let mut rec = instance(ctx).await?;
     let media = format_media(&rec.format);
     if let Some(accept) = ctx.req.header("accept").filter(|a| !a.trim().is_empty()) {
@@ -797,22 +801,17 @@ pub async fn records<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>)
                 Err(_) => forget_coordinator(ctx, &rec.group),
             }
         }
-        let positions: Vec<((String, i32), i64)> = parts
-            .iter()
-            .filter_map(|p| Some(((p.topic.clone(), p.partition), rec.position(&p.topic, p.partition)?)))
-            .collect();
-        let max_wait = i32::try_from(timeout_ms.min(budget.remaining_ms(rt))).unwrap_or(i32::MAX);
-        let min_bytes = rec.fetch_min_bytes.unwrap_or(1).max(1);
-        let fetched = consumer::fetch(
-            ctx.cluster(),
-            &meta,
-            &positions,
-            max_wait,
-            min_bytes,
-            i32::try_from(max_bytes).unwrap_or(i32::MAX),
-            budget,
-        )
-        .await;
+        let positions = positions_of(&rec, &parts);
+        let readahead_key = consumer_key(&rec.group, &rec.name);
+        let fetched = match ctx.app.readahead.take(&readahead_key, &positions, rt.monotonic_ms()) {
+            Some(ready) => ready,
+            None => {
+                let max_wait = i32::try_from(timeout_ms.min(budget.remaining_ms(rt))).unwrap_or(i32::MAX);
+                let min_bytes = rec.fetch_min_bytes.unwrap_or(1).max(1);
+                let max = i32::try_from(max_bytes).unwrap_or(i32::MAX);
+                consumer::fetch(ctx.cluster(), &meta, &positions, max_wait, min_bytes, max, budget).await
+            }
+        };
         // Leaders moved: fresh metadata next time. Out of range (data deleted, or a seek past the
         // end): reset as configured.
         for ((t, _), e) in &fetched.errors {
@@ -829,32 +828,90 @@ pub async fn records<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>)
                 }
             }
         }
+        let size = |r: &consumer::FetchedRecord| {
+            r.key.as_ref().map_or(0, |b| b.len()) + r.value.as_ref().map_or(0, |b| b.len())
+        };
         let mut bytes = 0usize;
-        for r in fetched.records {
-            let size = r.key.as_ref().map_or(0, |b| b.len()) + r.value.as_ref().map_or(0, |b| b.len());
-            if !out.is_empty() && bytes + size > max_bytes {
+        let mut records = fetched.records.into_iter().peekable();
+        while let Some(r) = records.peek() {
+            if !out.is_empty() && bytes + size(r) > max_bytes {
                 break;
             }
-            bytes += size;
+            let Some(r) = records.next() else { break };
+            bytes += size(&r);
             rec.set_position(&r.topic, r.partition, r.offset + 1);
             out.push(r);
         }
-    }
-    save(ctx, &mut rec).await?;
-    // Written straight out: a JSON tree per record would cost more than fetching it.
-    let mut body = Vec::with_capacity(
-        out.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len() * 4 / 3)).sum::<usize>() + 64 * out.len() + 2,
-    );
-    body.push(b'[');
-    for (i, r) in out.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
+        // A consumer catching up (this answer at least half full) gets its next records ready
+        // while the client handles these: what this Fetch brought beyond max_bytes when that is
+        // enough for another such answer, else a read-ahead.
+        let ahead_bytes = max_bytes.min(MAX_READAHEAD_BYTES);
+        let rest: Vec<consumer::FetchedRecord> = records.collect();
+        let next = positions_of(&rec, &parts);
+        if fetched.errors.is_empty() && rest.iter().map(size).sum::<usize>() >= ahead_bytes / 2 {
+            let rest = consumer::FetchResult { records: rest, errors: vec![] };
+            ctx.app.readahead.keep(&readahead_key, next, rest, rt.monotonic_ms());
+        } else if bytes >= ahead_bytes / 2 && !out.is_empty() {
+            read_ahead(ctx, readahead_key, next, meta, ahead_bytes);
         }
-        write_record(&mut body, &rec.format, r);
     }
-    body.push(b']');
+    let format = rec.format.clone();
+    // The record is written while the answer is encoded (both must finish before answering).
+    let (saved, body) = futures::join!(save(ctx, &mut rec), async {
+        // Written straight out: a JSON tree per record would cost more than fetching it.
+        let mut body = Vec::with_capacity(
+            out.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len() * 4 / 3)).sum::<usize>() + 64 * out.len() + 2,
+        );
+        body.push(b'[');
+        for (i, r) in out.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            write_record(&mut body, &format, r);
+        }
+        body.push(b']');
+        body
+    });
+    saved?;
     Ok(Response { status: 200, content_type: media, body, stream: None })
 }
+
+/// Where `rec` reads `parts` from, sorted (the read-ahead cache compares them exactly).
+fn positions_of(rec: &ConsumerInstance, parts: &[TopicPartition]) -> Positions {
+    let mut positions: Positions = parts
+        .iter()
+        .filter_map(|p| Some(((p.topic.clone(), p.partition), rec.position(&p.topic, p.partition)?)))
+        .collect();
+    positions.sort();
+    positions
+}
+
+/// Fetches from `positions` in the background (no waiting for data) into the instance's
+/// read-ahead cache, for this consumer's next request if it lands on this instance.
+fn read_ahead<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
+    ctx: &Ctx<'_, C, R, K>,
+    key: String,
+    positions: Positions,
+    meta: metadata::ClusterMetadata,
+    max_bytes: usize,
+) {
+    let rt = ctx.cluster().runtime();
+    let token = ctx.app.readahead.begin(&key, positions.clone(), rt.monotonic_ms());
+    let app = ctx.app.clone();
+    let entry = key.clone();
+    let spawned = rt.spawn(async move {
+        let deadline = crate::Deadline::after(app.cluster.runtime(), READAHEAD_BUDGET_MS);
+        let max = i32::try_from(max_bytes).unwrap_or(i32::MAX);
+        let result = consumer::fetch(&app.cluster, &meta, &positions, 0, 1, max, deadline).await;
+        app.readahead.complete(&entry, token, result);
+    });
+    if !spawned {
+        ctx.app.readahead.forget(&key);
+    }
+}
+
+/// A read-ahead that takes longer than this is given up (the next request fetches itself).
+const READAHEAD_BUDGET_MS: u64 = 5_000;
 
 fn write_record(out: &mut Vec<u8>, format: &str, r: &consumer::FetchedRecord) {
     use base64::Engine;

@@ -1,0 +1,176 @@
+//! Read-ahead for v2 consumers: after answering a records request, the instance fetches the next
+//! records (from the positions it just saved) in the background, so the consumer's next request
+//! finds them already decoded instead of waiting for a Fetch round trip.
+//!
+//! A cache, never state: an entry serves only a request of the same consumer at exactly the
+//! positions it was fetched from (any seek, rebalance or request served elsewhere meanwhile moves
+//! the positions and so misses), and Kafka's log below the last stable offset is immutable, so a
+//! hit returns what a fresh read_committed Fetch from those positions would have started with.
+//! Only completed entries are used: a request never waits on another request's task.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::kafka::ops::consumer::FetchResult;
+
+/// Entries kept per instance (each holds at most one answer's `max_bytes`).
+const MAX_ENTRIES: usize = 16;
+/// An entry older than this is dropped unused (it only holds memory).
+const MAX_AGE_MS: u64 = 10_000;
+/// Larger reads are not read ahead: the memory would be too much for a cache.
+pub const MAX_READAHEAD_BYTES: usize = 8 << 20;
+
+/// (topic, partition) → offset, sorted: the exact positions a read starts from.
+pub type Positions = Vec<((String, i32), i64)>;
+
+enum Slot {
+    InFlight { token: u64 },
+    Ready(FetchResult),
+}
+
+struct Entry {
+    positions: Positions,
+    at_ms: u64,
+    slot: Slot,
+}
+
+#[derive(Default)]
+pub struct ReadAhead {
+    entries: RefCell<HashMap<String, Entry>>,
+    next_token: std::cell::Cell<u64>,
+}
+
+impl ReadAhead {
+    /// The completed read-ahead of consumer `key` from exactly `positions`, if there is one
+    /// without errors. Any entry for the consumer is removed either way (it is used once).
+    pub fn take(&self, key: &str, positions: &Positions, now_ms: u64) -> Option<FetchResult> {
+        let mut entries = self.entries.borrow_mut();
+        let entry = entries.remove(key)?;
+        if let Slot::InFlight { .. } = entry.slot {
+            // Still under way: leave it for a later request only if it may still match.
+            entries.insert(key.to_owned(), entry);
+            return None;
+        }
+        let Slot::Ready(result) = entry.slot else { return None };
+        let fresh = now_ms.saturating_sub(entry.at_ms) < MAX_AGE_MS;
+        (fresh && entry.positions == *positions && result.errors.is_empty() && !result.records.is_empty())
+            .then_some(result)
+    }
+
+    /// Marks a read-ahead of consumer `key` from `positions` as started; the returned token
+    /// completes it. Makes room by dropping the oldest entries.
+    pub fn begin(&self, key: &str, positions: Positions, now_ms: u64) -> u64 {
+        let token = self.next_token.get().wrapping_add(1);
+        self.next_token.set(token);
+        let mut entries = self.entries.borrow_mut();
+        entries.retain(|_, e| now_ms.saturating_sub(e.at_ms) < MAX_AGE_MS);
+        while entries.len() >= MAX_ENTRIES {
+            let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.at_ms).map(|(k, _)| k.clone()) else { break };
+            entries.remove(&oldest);
+        }
+        entries.insert(key.to_owned(), Entry { positions, at_ms: now_ms, slot: Slot::InFlight { token } });
+        token
+    }
+
+    /// Keeps records already fetched (beyond what an answer could take) for the consumer's next
+    /// request from `positions`.
+    pub fn keep(&self, key: &str, positions: Positions, result: FetchResult, now_ms: u64) {
+        let token = self.begin(key, positions, now_ms);
+        self.complete(key, token, result);
+    }
+
+    /// Stores a finished read-ahead, unless the consumer's entry was replaced or used meanwhile.
+    pub fn complete(&self, key: &str, token: u64, result: FetchResult) {
+        let mut entries = self.entries.borrow_mut();
+        if let Some(e) = entries.get_mut(key)
+            && matches!(e.slot, Slot::InFlight { token: t } if t == token)
+        {
+            e.slot = Slot::Ready(result);
+        }
+    }
+
+    /// Drops the consumer's entry (its positions were changed by hand, or it is gone).
+    pub fn forget(&self, key: &str) {
+        self.entries.borrow_mut().remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::ops::consumer::FetchedRecord;
+
+    fn result(offsets: &[i64]) -> FetchResult {
+        FetchResult {
+            records: offsets
+                .iter()
+                .map(|o| FetchedRecord {
+                    topic: "t".into(),
+                    partition: 0,
+                    offset: *o,
+                    timestamp: 0,
+                    key: None,
+                    value: None,
+                    headers: vec![],
+                })
+                .collect(),
+            errors: vec![],
+        }
+    }
+
+    fn at(offset: i64) -> Positions {
+        vec![(("t".into(), 0), offset)]
+    }
+
+    #[test]
+    fn only_a_completed_read_from_the_same_positions_is_served_once() {
+        let ra = ReadAhead::default();
+        let token = ra.begin("c", at(10), 0);
+        assert!(ra.take("c", &at(10), 1).is_none(), "in flight: not waited for");
+        ra.complete("c", token, result(&[10, 11]));
+        assert!(ra.take("c", &at(12), 2).is_none(), "other positions miss");
+        assert!(ra.take("c", &at(10), 2).is_none(), "and the entry is gone after a miss");
+
+        let token = ra.begin("c", at(10), 0);
+        ra.complete("c", token, result(&[10, 11]));
+        assert_eq!(ra.take("c", &at(10), 5).map(|r| r.records.len()), Some(2));
+        assert!(ra.take("c", &at(10), 5).is_none(), "used once");
+
+        ra.keep("c", at(12), result(&[12]), 6);
+        assert_eq!(ra.take("c", &at(12), 7).map(|r| r.records[0].offset), Some(12), "kept surplus");
+    }
+
+    #[test]
+    fn stale_replaced_empty_or_failed_reads_are_not_served() {
+        let ra = ReadAhead::default();
+        let token = ra.begin("c", at(0), 0);
+        ra.complete("c", token, result(&[0]));
+        assert!(ra.take("c", &at(0), MAX_AGE_MS + 1).is_none(), "too old");
+
+        let old = ra.begin("c", at(0), 0);
+        let new = ra.begin("c", at(5), 1);
+        ra.complete("c", old, result(&[0]));
+        assert!(ra.take("c", &at(0), 2).is_none(), "a replaced read-ahead does not land");
+        ra.complete("c", new, result(&[]));
+        assert!(ra.take("c", &at(5), 2).is_none(), "nothing read ahead: fetch (and long-poll) as usual");
+
+        let token = ra.begin("c", at(0), 0);
+        let mut failed = result(&[0]);
+        failed.errors.push((("t".into(), 1), crate::kafka::Error::Timeout { what: "Fetch".into(), ms: 1 }));
+        ra.complete("c", token, failed);
+        assert!(ra.take("c", &at(0), 1).is_none(), "a read with errors is redone");
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let ra = ReadAhead::default();
+        for i in 0..(MAX_ENTRIES as u64 * 3) {
+            let key = format!("c{i}");
+            let token = ra.begin(&key, at(0), i);
+            ra.complete(&key, token, result(&[0]));
+        }
+        assert_eq!(ra.entries.borrow().len(), MAX_ENTRIES);
+        let last = format!("c{}", MAX_ENTRIES as u64 * 3 - 1);
+        assert!(ra.take(&last, &at(0), MAX_ENTRIES as u64 * 3).is_some(), "the newest entries stay");
+    }
+}

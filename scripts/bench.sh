@@ -6,12 +6,15 @@
 #   REST:   v2 binary produce of 1 KiB records at 1/100/500 records per request with 8 clients,
 #           single-record latency, a 60 s v3 streaming produce
 # KRE_BENCH_SECONDS (default 15) sets each throughput run; KRE_BENCH_STREAM_SECONDS (default 60).
+# KRE_BENCH_ONLY=consume runs just what the consume comparison needs (the 500-record produce that
+# fills its topic, then both consumers): about 1.5 minutes.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
 cd "$here/.."
 SECS="${KRE_BENCH_SECONDS:-15}"
 STREAM_SECS="${KRE_BENCH_STREAM_SECONDS:-60}"
+ONLY="${KRE_BENCH_ONLY:-all}"
 PORT=38082
 BOOT=127.0.0.1:39092
 BASE="http://127.0.0.1:$PORT"
@@ -41,6 +44,7 @@ mk() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: applicat
 for t in native rest1 rest100 rest500 lat stream; do mk "bench-$t-$run_id" >/dev/null; done
 
 JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
+if [ "$ONLY" != consume ]; then
 echo "== native: ProducerPerformance, 1 KiB records, acks=all"
 java -Xmx1g -cp "$JARS/*" -Dlog4j2.level=WARN org.apache.kafka.tools.ProducerPerformance \
   --topic "bench-native-$run_id" --num-records 600000 --record-size 1024 --throughput -1 \
@@ -53,11 +57,15 @@ print(f"RESULT native_records_per_s {m.group(1)} records/s")
 print(f"RESULT native_mb_per_s {m.group(2)} MB/s")
 PY
 $BENCH native-latency "$BOOT" "bench-lat-$run_id" 2000 | tee -a "$out/results"
+fi
 
 echo "== REST (wasmtime serve, composed component), 8 clients"
-for b in 1 100 500; do $BENCH produce "$BASE" "bench-rest$b-$run_id" "$b" 8 "$SECS" | tee -a "$out/results"; done
+if [ "$ONLY" = consume ]; then sizes=500; else sizes="1 100 500"; fi
+for b in $sizes; do $BENCH produce "$BASE" "bench-rest$b-$run_id" "$b" 8 "$SECS" | tee -a "$out/results"; done
+if [ "$ONLY" != consume ]; then
 $BENCH produce-latency "$BASE" "bench-lat-$run_id" 2000 | tee -a "$out/results"
 $BENCH stream "$BASE" "$CLUSTER" "bench-stream-$run_id" "$STREAM_SECS" | tee -a "$out/results"
+fi
 
 echo "== consume: native ConsumerPerformance vs one REST consumer (max_bytes 1 MiB), same topic"
 java -Xmx1g -cp "$JARS/*" -Dlog4j2.level=WARN org.apache.kafka.tools.ConsumerPerformance \
@@ -79,19 +87,21 @@ for line in open(sys.argv[1]):
     if line.startswith("RESULT "):
         _, name, value, *_ = line.split()
         r[name] = float(value)
-n = r["native_records_per_s"]
+n = r.get("native_records_per_s")
 print("\n== summary (REST ÷ native; same broker, same machine)")
-for b in (1, 100, 500):
-    v = r[f"rest_produce_b{b}_records_per_s"]
-    print(f"REST {b:>3} records/request: {v:>10.0f} records/s {r[f'rest_produce_b{b}_mb_per_s']:7.2f} MB/s   ratio {v/n:5.2f}")
-s = r["rest_stream_records_per_s"]
-print(f"REST streaming (60 s):      {s:>10.0f} records/s {r['rest_stream_mb_per_s']:7.2f} MB/s   ratio {s/n:5.2f}  (vs 500/request {s/r['rest_produce_b500_records_per_s']:.2f})")
-print(f"native ProducerPerformance: {n:>10.0f} records/s {r['native_mb_per_s']:7.2f} MB/s")
-print(f"single record p50: REST {r['rest_single_p50_ms']:.3f} ms, native {r['native_single_p50_ms']:.3f} ms, added {r['rest_single_p50_ms']-r['native_single_p50_ms']:+.3f} ms")
+if n:
+    for b in (1, 100, 500):
+        v = r[f"rest_produce_b{b}_records_per_s"]
+        print(f"REST {b:>3} records/request: {v:>10.0f} records/s {r[f'rest_produce_b{b}_mb_per_s']:7.2f} MB/s   ratio {v/n:5.2f}")
+    s = r["rest_stream_records_per_s"]
+    print(f"REST streaming (60 s):      {s:>10.0f} records/s {r['rest_stream_mb_per_s']:7.2f} MB/s   ratio {s/n:5.2f}  (vs 500/request {s/r['rest_produce_b500_records_per_s']:.2f})")
+    print(f"native ProducerPerformance: {n:>10.0f} records/s {r['native_mb_per_s']:7.2f} MB/s")
+    print(f"single record p50: REST {r['rest_single_p50_ms']:.3f} ms, native {r['native_single_p50_ms']:.3f} ms, added {r['rest_single_p50_ms']-r['native_single_p50_ms']:+.3f} ms")
 c = r.get("rest_consume_records_per_s"); nc = r.get("native_consume_records_per_s")
 if c and nc:
     print(f"consume, 1 KiB records:     {c:>10.0f} records/s (one REST consumer)   native ConsumerPerformance {nc:.0f}   ratio {c/nc:5.2f}")
 if "idle_consumer_store_bytes" in r:
     print(f"idle consumer instance: {r['idle_consumer_store_bytes']:.0f} bytes in the key-value store, none in the proxy's memory")
-print(f"single record p99: REST {r['rest_single_p99_ms']:.3f} ms, native {r['native_single_p99_ms']:.3f} ms, added {r['rest_single_p99_ms']-r['native_single_p99_ms']:+.3f} ms")
+if n:
+    print(f"single record p99: REST {r['rest_single_p99_ms']:.3f} ms, native {r['native_single_p99_ms']:.3f} ms, added {r['rest_single_p99_ms']-r['native_single_p99_ms']:+.3f} ms")
 PY

@@ -18,6 +18,10 @@ impl kre_core::Runtime for WasiClock {
         monotonic_clock::wait_for(ms.saturating_mul(1_000_000)).await;
     }
 
+    async fn sleep_micros(&self, us: u64) {
+        monotonic_clock::wait_for(us.saturating_mul(1_000)).await;
+    }
+
     fn random_u64(&self) -> u64 {
         spin_sdk::wasip3::random::random::get_random_u64()
     }

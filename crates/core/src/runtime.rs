@@ -10,6 +10,10 @@ pub trait Runtime {
     fn wall_ms(&self) -> i64;
     /// Resolves after `ms` milliseconds.
     fn sleep(&self, ms: u64) -> impl Future<Output = ()>;
+    /// Resolves after `us` microseconds (hosts with coarser timers round up).
+    fn sleep_micros(&self, us: u64) -> impl Future<Output = ()> {
+        self.sleep(us.div_ceil(1000))
+    }
     /// Random bits for identifiers (instance ids); not for keys or secrets.
     fn random_u64(&self) -> u64;
     /// Runs `fut` concurrently, possibly after the current request has been answered (work
@@ -61,4 +65,17 @@ pub async fn with_deadline<R: Runtime, T>(rt: &R, deadline: Deadline, fut: impl 
         Either::Left((value, _)) => Some(value),
         Either::Right(_) => None,
     }
+}
+
+/// Returns to the executor once, so other futures of this request (and host events) progress.
+pub fn yield_now() -> impl Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
 }

@@ -94,6 +94,9 @@ impl<S: Stream> Connection<S> {
             broker: self.broker.clone(),
             reason: format!("invalid frame length {len}"),
         })?;
+        // Room for the whole frame up front, so each read can take all the host has (a 1 MiB
+        // Fetch answer in a few reads rather than one per 64 KiB).
+        self.rbuf.reserve((4 + len).saturating_sub(self.rbuf.len()));
         while self.rbuf.len() < 4 + len {
             self.fill().await?;
         }

@@ -6,7 +6,8 @@
 //! positions it was fetched from (any seek, rebalance or request served elsewhere meanwhile moves
 //! the positions and so misses), and Kafka's log below the last stable offset is immutable, so a
 //! hit returns what a fresh read_committed Fetch from those positions would have started with.
-//! Only completed entries are used: a request never waits on another request's task.
+//! A request that finds the read-ahead of its positions still under way waits for it (polling
+//! its own timer: wakeups across component-model tasks are not assumed).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -22,6 +23,14 @@ pub const MAX_READAHEAD_BYTES: usize = 8 << 20;
 
 /// (topic, partition) → offset, sorted: the exact positions a read starts from.
 pub type Positions = Vec<((String, i32), i64)>;
+
+/// What [`ReadAhead::take`] found.
+pub enum Lookup {
+    Ready(FetchResult),
+    /// A read-ahead from these positions is under way (another request's task fills it).
+    InFlight,
+    Miss,
+}
 
 enum Slot {
     InFlight { token: u64 },
@@ -41,20 +50,24 @@ pub struct ReadAhead {
 }
 
 impl ReadAhead {
-    /// The completed read-ahead of consumer `key` from exactly `positions`, if there is one
-    /// without errors. Any entry for the consumer is removed either way (it is used once).
-    pub fn take(&self, key: &str, positions: &Positions, now_ms: u64) -> Option<FetchResult> {
+    /// The read-ahead of consumer `key` from exactly `positions`: ready (and then removed: it is
+    /// used once), still under way, or none (a ready entry for other positions, or with errors or
+    /// nothing read, is dropped).
+    pub fn take(&self, key: &str, positions: &Positions, now_ms: u64) -> Lookup {
         let mut entries = self.entries.borrow_mut();
-        let entry = entries.remove(key)?;
-        if let Slot::InFlight { .. } = entry.slot {
-            // Still under way: leave it for a later request only if it may still match.
-            entries.insert(key.to_owned(), entry);
-            return None;
+        let Some(entry) = entries.remove(key) else { return Lookup::Miss };
+        let matches = entry.positions == *positions && now_ms.saturating_sub(entry.at_ms) < MAX_AGE_MS;
+        match entry.slot {
+            Slot::InFlight { .. } => {
+                // Left in place: it lands (and is dropped by the next miss) whatever happens here.
+                entries.insert(key.to_owned(), entry);
+                if matches { Lookup::InFlight } else { Lookup::Miss }
+            }
+            Slot::Ready(result) if matches && result.errors.is_empty() && !result.records.is_empty() => {
+                Lookup::Ready(result)
+            }
+            Slot::Ready(_) => Lookup::Miss,
         }
-        let Slot::Ready(result) = entry.slot else { return None };
-        let fresh = now_ms.saturating_sub(entry.at_ms) < MAX_AGE_MS;
-        (fresh && entry.positions == *positions && result.errors.is_empty() && !result.records.is_empty())
-            .then_some(result)
     }
 
     /// Marks a read-ahead of consumer `key` from `positions` as started; the returned token
@@ -100,6 +113,21 @@ mod tests {
     use super::*;
     use crate::kafka::ops::consumer::FetchedRecord;
 
+    impl Lookup {
+        fn is_none(&self) -> bool {
+            !matches!(self, Lookup::Ready(_))
+        }
+        fn map<T>(self, f: impl FnOnce(FetchResult) -> T) -> Option<T> {
+            match self {
+                Lookup::Ready(r) => Some(f(r)),
+                _ => None,
+            }
+        }
+        fn is_some(&self) -> bool {
+            matches!(self, Lookup::Ready(_))
+        }
+    }
+
     fn result(offsets: &[i64]) -> FetchResult {
         FetchResult {
             records: offsets
@@ -126,7 +154,8 @@ mod tests {
     fn only_a_completed_read_from_the_same_positions_is_served_once() {
         let ra = ReadAhead::default();
         let token = ra.begin("c", at(10), 0);
-        assert!(ra.take("c", &at(10), 1).is_none(), "in flight: not waited for");
+        assert!(matches!(ra.take("c", &at(10), 1), Lookup::InFlight));
+        assert!(matches!(ra.take("c", &at(12), 1), Lookup::Miss), "in flight from elsewhere: not waited for");
         ra.complete("c", token, result(&[10, 11]));
         assert!(ra.take("c", &at(12), 2).is_none(), "other positions miss");
         assert!(ra.take("c", &at(10), 2).is_none(), "and the entry is gone after a miss");

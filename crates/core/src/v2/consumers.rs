@@ -156,7 +156,7 @@ fn encode_segment(s: &str) -> String {
 
 use crate::kafka::ops::consumer::{self, Subscribe};
 use crate::kafka::ops::{groups, metadata, offsets};
-use crate::kafka::readahead::{MAX_READAHEAD_BYTES, Positions};
+use crate::kafka::readahead::{Lookup, MAX_READAHEAD_BYTES, Positions};
 use crate::state::{Membership, Subscription, TopicPartition, load_consumer, save_consumer};
 
 /// Loads the instance named in the path; gone when missing or idle past the instance timeout.
@@ -803,7 +803,7 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
         }
         let positions = positions_of(&rec, &parts);
         let readahead_key = consumer_key(&rec.group, &rec.name);
-        let fetched = match ctx.app.readahead.take(&readahead_key, &positions, rt.monotonic_ms()) {
+        let fetched = match ready_ahead(ctx, &readahead_key, &positions, budget).await {
             Some(ready) => ready,
             None => {
                 let max_wait = i32::try_from(timeout_ms.min(budget.remaining_ms(rt))).unwrap_or(i32::MAX);
@@ -866,6 +866,10 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
         for (i, r) in out.iter().enumerate() {
             if i > 0 {
                 body.push(b',');
+                if i % 256 == 0 {
+                    // Lets the record's write go on (its next round trip) while this encodes.
+                    crate::runtime::yield_now().await;
+                }
             }
             write_record(&mut body, &format, r);
         }
@@ -885,6 +889,28 @@ fn positions_of(rec: &ConsumerInstance, parts: &[TopicPartition]) -> Positions {
     positions.sort();
     positions
 }
+
+/// The read-ahead of this consumer from `positions`: ready, or waited for while it is under way
+/// (a Fetch it would otherwise duplicate), at most [`READAHEAD_WAIT_MS`].
+async fn ready_ahead<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    key: &str,
+    positions: &Positions,
+    budget: crate::Deadline,
+) -> Option<consumer::FetchResult> {
+    let rt = ctx.cluster().runtime();
+    let wait = budget.min_with(rt, READAHEAD_WAIT_MS);
+    loop {
+        match ctx.app.readahead.take(key, positions, rt.monotonic_ms()) {
+            Lookup::Ready(result) => return Some(result),
+            Lookup::InFlight if wait.remaining_ms(rt) > 0 => rt.sleep_micros(250).await,
+            Lookup::InFlight | Lookup::Miss => return None,
+        }
+    }
+}
+
+/// How long a records request waits for a read-ahead under way before fetching itself.
+const READAHEAD_WAIT_MS: u64 = 100;
 
 /// Fetches from `positions` in the background (no waiting for data) into the instance's
 /// read-ahead cache, for this consumer's next request if it lands on this instance.
@@ -914,7 +940,6 @@ fn read_ahead<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
 const READAHEAD_BUDGET_MS: u64 = 5_000;
 
 fn write_record(out: &mut Vec<u8>, format: &str, r: &consumer::FetchedRecord) {
-    use base64::Engine;
     use std::io::Write;
     fn data(out: &mut Vec<u8>, format: &str, b: &Option<bytes::Bytes>) {
         match b {
@@ -929,9 +954,8 @@ fn write_record(out: &mut Vec<u8>, format: &str, r: &consumer::FetchedRecord) {
             }
             Some(b) => {
                 out.push(b'"');
-                let mut s = String::with_capacity(b.len() * 4 / 3 + 4);
-                base64::engine::general_purpose::STANDARD.encode_string(b, &mut s);
-                out.extend_from_slice(s.as_bytes());
+                // SIMD where the target has it (wasm simd128): most of an answer is base64.
+                base64_simd::STANDARD.encode_append(b, out);
                 out.push(b'"');
             }
         }

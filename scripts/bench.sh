@@ -74,6 +74,8 @@ python3 - "$out/nconsume.txt" >>"$out/results" <<'PY'
 import sys
 rows = [l.strip().split(", ") for l in open(sys.argv[1]) if l.count(",") >= 5 and not l.startswith("start.time")]
 print(f"RESULT native_consume_records_per_s {float(rows[-1][5]):.0f} records/s")
+# ConsumerPerformance's own steady-state figure (fetch time only, without start-up and joining).
+print(f"RESULT native_consume_fetch_records_per_s {float(rows[-1][9]):.0f} records/s")
 PY
 $BENCH consume "$BASE" "bench-group-$run_id" "bench-rest500-$run_id" 20 | tee -a "$out/results"
 # What one idle consumer instance occupies: its record in the key-value store (nothing in memory).
@@ -100,6 +102,9 @@ if n:
 c = r.get("rest_consume_records_per_s"); nc = r.get("native_consume_records_per_s")
 if c and nc:
     print(f"consume, 1 KiB records:     {c:>10.0f} records/s (one REST consumer)   native ConsumerPerformance {nc:.0f}   ratio {c/nc:5.2f}")
+    nf = r.get("native_consume_fetch_records_per_s")
+    if nf:
+        print(f"  against ConsumerPerformance's fetch-only rate {nf:.0f} records/s (no start-up, no join): ratio {c/nf:5.2f}")
 if "idle_consumer_store_bytes" in r:
     print(f"idle consumer instance: {r['idle_consumer_store_bytes']:.0f} bytes in the key-value store, none in the proxy's memory")
 if n:

@@ -505,7 +505,6 @@ fn a_native_java_consumer_and_a_rest_consumer_share_a_group() {
 }
 
 #[test]
-#[ignore = "classic rebalances with REST members converge in isolation (3 runs, ~85 s) but not reliably under the full suite's load; see issue 5's note"]
 fn classic_protocol_split_and_takeover() {
     // The classic group protocol (JoinGroup/SyncGroup/Heartbeat), as used with brokers without
     // KIP-848; chosen here by configuration so the same broker can test it.
@@ -533,7 +532,9 @@ fn classic_protocol_split_and_takeover() {
             .map(|p| p["partition"].as_i64().unwrap())
             .collect()
     };
-    let end = Instant::now() + Duration::from_secs(150);
+    // A join that outlives its request is re-sent under the member id the broker gave, so the
+    // group settles within a few heartbeats (3 s each) rather than rebalancing over and over.
+    let end = Instant::now() + Duration::from_secs(60);
     loop {
         for (i, b) in bases.iter().enumerate() {
             for r in records(&host, b, BIN, 500) {
@@ -549,9 +550,10 @@ fn classic_protocol_split_and_takeover() {
     let id = kafka.describe().cluster_id;
     let g = host.get(&format!("/v3/clusters/{id}/consumer-groups/{group}")).json();
     assert_eq!((g["type"].as_str(), g["partition_assignor"].as_str()), (Some("CLASSIC"), Some("range")), "{g}");
-    // One leaves (LeaveGroup): the other rejoins at its next heartbeat and takes everything.
+    // One leaves (LeaveGroup): the other rejoins at its next heartbeat and takes everything —
+    // well before the leaver's 45 s session would have run out.
     assert_eq!(host.send("DELETE", &bases[0], &[], None).status, 204);
-    let end = Instant::now() + Duration::from_secs(150);
+    let end = Instant::now() + Duration::from_secs(20);
     while parts(&bases[1]).len() != 4 {
         records(&host, &bases[1], BIN, 500);
         assert!(Instant::now() < end, "the survivor has {:?}", parts(&bases[1]));

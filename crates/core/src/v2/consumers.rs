@@ -263,8 +263,8 @@ pub async fn subscription<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R
     Ok(ctx.json(200, &serde_json::json!({ "topics": topics })))
 }
 
-/// Leaves the group at once (heartbeat with epoch -1), so the partitions move without waiting
-/// for the session to time out.
+/// Leaves the group at once (KIP-848: a heartbeat with epoch -1; classic: LeaveGroup), so the
+/// partitions move without waiting for the session to time out.
 async fn leave<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, rec: &ConsumerInstance) {
     if let (Some(m), Some(sub)) = (&rec.member, &rec.subscription) {
         let Ok(coords) = groups::coordinators(ctx.cluster(), std::slice::from_ref(&rec.group), ctx.deadline).await
@@ -272,6 +272,13 @@ async fn leave<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, rec: 
             return;
         };
         let Some(&coordinator) = coords.get(&rec.group) else { return };
+        if m.protocol == "classic" {
+            // LeaveGroup: the group rebalances now rather than when the session runs out.
+            let _ =
+                crate::kafka::ops::classic::leave(ctx.cluster(), coordinator, &rec.group, &m.member_id, ctx.deadline)
+                    .await;
+            return;
+        }
         let meta =
             metadata::ClusterMetadata { cluster_id: String::new(), controller_id: -1, brokers: vec![], topics: vec![] };
         let topics;
@@ -645,14 +652,20 @@ async fn renew_classic<C: Connect, R: Runtime, K: KvStore>(
             meta.topics.iter().filter(|t| !t.is_internal && re.is_match(&t.name)).map(|t| t.name.clone()).collect()
         }
     };
-    let member_id = rec.member.as_ref().map(|m| m.member_id.clone()).unwrap_or_default();
+    let mut member_id = rec.member.as_ref().map(|m| m.member_id.clone()).unwrap_or_default();
     let joined =
-        classic::join(ctx.cluster(), coordinator, &rec.group, &member_id, &topics, 45_000, 10_000, budget).await;
+        classic::join(ctx.cluster(), coordinator, &rec.group, &mut member_id, &topics, 45_000, 10_000, budget).await;
     let joined = match joined {
         Ok(j) => j,
         // The group waits for other members to rejoin: try again on the next request.
         Err(crate::kafka::Error::Timeout { .. }) => {
             rec.member = Some(pending_classic(member_id));
+            return Ok(());
+        }
+        // The member expired meanwhile (its session passed): the next request joins as new.
+        Err(e) if e.kafka_code() == Some(K2::UnknownMemberId) => {
+            rec.member = None;
+            rec.positions.clear();
             return Ok(());
         }
         Err(e) => return Err(e.into()),
@@ -666,7 +679,8 @@ async fn renew_classic<C: Connect, R: Runtime, K: KvStore>(
         // A follower's SyncGroup waits for the leader's, which comes with the leader's next
         // request; a rebalance may also have started again. Either way: pending, join again next time.
         Err(e)
-            if matches!(e, crate::kafka::Error::Timeout { .. }) || e.kafka_code() == Some(K2::RebalanceInProgress) =>
+            if matches!(e, crate::kafka::Error::Timeout { .. })
+                || matches!(e.kafka_code(), Some(K2::RebalanceInProgress | K2::IllegalGeneration)) =>
         {
             rec.member = Some(pending_classic(joined.member_id));
             return Ok(());

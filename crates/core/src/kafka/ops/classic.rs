@@ -63,19 +63,21 @@ fn subscribed_topics(metadata: &Bytes) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// JoinGroup (answering MEMBER_ID_REQUIRED by joining again with the id the broker gave).
+/// JoinGroup, answering MEMBER_ID_REQUIRED (KIP-394) by joining again with the id the broker
+/// gave, which is written to `member_id` at once: a join that then outlives its deadline must be
+/// sent again under that id, or every attempt would be one more new member (and one more
+/// rebalance) in the group.
 #[allow(clippy::too_many_arguments)]
 pub async fn join<C: Connect, R: Runtime>(
     cluster: &Cluster<C, R>,
     coordinator: i32,
     group: &str,
-    member_id: &str,
+    member_id: &mut String,
     topics: &[String],
     session_timeout_ms: i32,
     rebalance_timeout_ms: i32,
     deadline: Deadline,
 ) -> Result<Joined> {
-    let mut member_id = member_id.to_owned();
     for _ in 0..2 {
         let request = JoinGroupRequest::default()
             .with_group_id(gid(group))
@@ -90,7 +92,7 @@ pub async fn join<C: Connect, R: Runtime>(
             ]);
         let response = cluster.call(Target::Broker(coordinator), &request, deadline).await?;
         if ResponseError::try_from_code(response.error_code) == Some(ResponseError::MemberIdRequired) {
-            member_id = response.member_id.to_string();
+            *member_id = response.member_id.to_string();
             continue;
         }
         check(response.error_code)?;

@@ -425,23 +425,33 @@ fn pattern_subscription_picks_up_new_topics() {
 
 #[test]
 fn a_native_java_consumer_and_a_rest_consumer_share_a_group() {
+    native_and_rest_share_a_group("consumer");
+}
+
+#[test]
+fn a_native_classic_consumer_and_a_rest_classic_consumer_share_a_group() {
+    native_and_rest_share_a_group("classic");
+}
+
+/// A Java KafkaConsumer and a REST consumer in one group, both speaking `protocol`.
+fn native_and_rest_share_a_group(protocol: &str) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let kafka = Kafka::new(&bootstrap());
     let topic = unique("c-mixed");
     kafka.create_topic(&topic, 4, 1);
     let group = unique("g-mixed");
-    let host = Host::start(&[]);
+    let host = Host::start(&[("CONSUMER_GROUP_PROTOCOL", protocol)]);
     let id = create(&host, &group, json!({"auto.offset.reset": "earliest"}));
     let base = format!("/consumers/{group}/instances/{id}");
     assert_eq!(post(&host, &format!("{base}/subscription"), &json!({"topics": [topic]})).status, 204);
     records(&host, &base, BIN, 500);
-    // A Java KafkaConsumer (KIP-848 protocol) joins the same group.
+    // A Java KafkaConsumer joins the same group.
     let jars = common::env("KRE_KAFKA_JARS");
     let mut java = Command::new("java")
         .args(["-Xmx256m", "-cp", &format!("{jars}/*")])
         .arg(common::repo().join("tests/java/GroupMember.java"))
-        .args([&bootstrap(), &topic, &group, "consumer", "0"])
+        .args([&bootstrap(), &topic, &group, protocol, "0"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -63,3 +63,75 @@ fn invalid_consumer_settings_are_42204() {
     host.send("POST", &path, &[("content-type", "application/json")], Some(b"{oops")).assert_error(400, 400);
     host.send("POST", &path, &[("content-type", "text/plain")], Some(b"{}")).assert_error(415, 415);
 }
+
+/// The stored record of a consumer instance, read from Redis itself (the shim's key layout).
+fn stored_record(group: &str, name: &str) -> serde_json::Value {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let key = format!("kre:default:consumer/{}/{group}/{name}", group.len());
+    let mut tcp = std::net::TcpStream::connect(common::env("KRE_TEST_REDIS")).unwrap();
+    tcp.write_all(format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes()).unwrap();
+    let mut reader = BufReader::new(tcp);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let len: usize = line.trim_start_matches('$').trim().parse().unwrap();
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// Many requests for one instance at once, through two hosts: creates of one name and seeks.
+/// Every write is one compare-and-swap, so exactly one create wins, and every seek answered 204
+/// moved the record by exactly one version (a write that lost the race is a 409, never applied).
+#[test]
+fn racing_writes_are_refused_never_lost() {
+    let group = unique("g-race");
+    let hosts = std::sync::Arc::new([Host::start(&[]), Host::start(&[])]);
+    type Job = std::sync::Arc<dyn Fn(&Host, usize) -> common::Reply + Send + Sync>;
+    let race = |n: usize, job: Job| {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+        let threads: Vec<_> = (0..n)
+            .map(|i| {
+                let (hosts, barrier, job) = (hosts.clone(), barrier.clone(), job.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    job(&hosts[i % 2], i)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect::<Vec<_>>()
+    };
+    let g = group.clone();
+    let creates = race(
+        12,
+        std::sync::Arc::new(move |h: &Host, _| h.json("POST", &format!("/consumers/{g}"), &json!({"name": "same"}))),
+    );
+    assert_eq!(creates.iter().filter(|r| r.status == 200).count(), 1, "one create wins");
+    for r in creates.iter().filter(|r| r.status != 200) {
+        r.assert_error(409, 40902);
+    }
+    let base = format!("/consumers/{group}/instances/same");
+    let assign = json!({"partitions": [{"topic": "t", "partition": 0}]});
+    assert_eq!(hosts[0].json("POST", &format!("{base}/assignments"), &assign).status, 204);
+    let mut applied = 0;
+    for round in 0..5 {
+        let before = stored_record(&group, "same")["version"].as_u64().unwrap();
+        let b = base.clone();
+        let seeks = race(
+            10,
+            std::sync::Arc::new(move |h: &Host, i| {
+                let seek = json!({"offsets": [{"topic": "t", "partition": 0, "offset": round * 100 + i}]});
+                h.json("POST", &format!("{b}/positions"), &seek)
+            }),
+        );
+        let ok = seeks.iter().filter(|r| r.status == 204).count();
+        for r in seeks.iter().filter(|r| r.status != 204) {
+            r.assert_error(409, 409);
+        }
+        let after = stored_record(&group, "same");
+        assert_eq!(after["version"].as_u64().unwrap() - before, ok as u64, "each 204 is one write, none lost");
+        assert!(ok >= 1, "someone wins each race");
+        applied += ok;
+    }
+    assert!(applied >= 5);
+    assert_eq!(hosts[1].send("DELETE", &base, &[], None).status, 204);
+}

@@ -1,19 +1,35 @@
-//! `KvStore` on Spin's key-value store (`spin:key-value@3.0.0`), opened on first use.
+//! `KvStore` on Spin's key-value store (`spin:key-value@3.0.0`), opened on first use, with
+//! conditional writes through `wasi:keyvalue@0.2.0-draft2` atomics on the same store (Spin serves
+//! both interfaces from one store; under wasmtime the Redis shim does).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use kre_core::state::{KvError, KvStore};
+use kre_core::state::{KvError, KvStore, SetIf};
 use spin_sdk::key_value::Store;
+
+// The generated canonical-ABI glue is unsafe by nature; our own code in it is not.
+#[allow(unsafe_code)]
+mod bindings {
+    spin_sdk::wit_bindgen::generate!({
+        world: "kafka-rest-edge:worlds/kv-atomics",
+        path: "wit",
+        runtime_path: "spin_sdk::wit_bindgen::rt",
+        generate_all,
+    });
+}
+
+use bindings::wasi::keyvalue::{atomics, store as wkv};
 
 pub struct SpinKv {
     label: String,
     store: RefCell<Option<Rc<Store>>>,
+    bucket: RefCell<Option<Rc<wkv::Bucket>>>,
 }
 
 impl SpinKv {
     pub fn new(label: String) -> Self {
-        SpinKv { label, store: RefCell::new(None) }
+        SpinKv { label, store: RefCell::new(None), bucket: RefCell::new(None) }
     }
 
     async fn store(&self) -> Result<Rc<Store>, KvError> {
@@ -23,6 +39,15 @@ impl SpinKv {
         let s = Rc::new(Store::open(&self.label).await.map_err(|e| KvError(format!("open '{}': {e:?}", self.label)))?);
         *self.store.borrow_mut() = Some(s.clone());
         Ok(s)
+    }
+
+    fn bucket(&self) -> Result<Rc<wkv::Bucket>, KvError> {
+        if let Some(b) = self.bucket.borrow().clone() {
+            return Ok(b);
+        }
+        let b = Rc::new(wkv::open(&self.label).map_err(|e| KvError(format!("open '{}': {e:?}", self.label)))?);
+        *self.bucket.borrow_mut() = Some(b.clone());
+        Ok(b)
     }
 }
 
@@ -35,5 +60,23 @@ impl KvStore for SpinKv {
     }
     async fn delete(&self, key: &str) -> Result<(), KvError> {
         self.store().await?.delete(key).await.map_err(|e| KvError(format!("delete {key}: {e:?}")))
+    }
+
+    /// One compare-and-swap: what `cas` saw is checked, and `swap` writes only if nothing changed
+    /// since (these calls are synchronous: each blocks this instance for one round trip).
+    async fn set_if(&self, key: &str, value: &[u8], current: &dyn Fn(Option<&[u8]>) -> bool) -> Result<SetIf, KvError> {
+        let bucket = self.bucket()?;
+        let cas = atomics::Cas::new(&bucket, key).map_err(|e| KvError(format!("cas {key}: {e:?}")))?;
+        let seen = cas.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?;
+        if !current(seen.as_deref()) {
+            return Ok(SetIf::Refused(seen));
+        }
+        match atomics::swap(cas, value) {
+            Ok(()) => Ok(SetIf::Written),
+            Err(atomics::CasError::CasFailed(now)) => {
+                Ok(SetIf::Refused(now.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?))
+            }
+            Err(atomics::CasError::StoreError(e)) => Err(KvError(format!("swap {key}: {e:?}"))),
+        }
     }
 }

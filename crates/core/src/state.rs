@@ -13,6 +13,26 @@ pub trait KvStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError>;
     async fn delete(&self, key: &str) -> Result<(), KvError>;
+
+    /// Writes `value` only if `current(what is stored now)` holds (`None`: nothing stored), as
+    /// one atomic compare-and-swap where the store has one. `Refused` carries what is stored.
+    /// The default is check-then-write: a racing writer can slip in between the two.
+    async fn set_if(&self, key: &str, value: &[u8], current: &dyn Fn(Option<&[u8]>) -> bool) -> Result<SetIf, KvError> {
+        let stored = self.get(key).await?;
+        if !current(stored.as_deref()) {
+            return Ok(SetIf::Refused(stored));
+        }
+        self.set(key, value).await?;
+        Ok(SetIf::Written)
+    }
+}
+
+/// The outcome of [`KvStore::set_if`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum SetIf {
+    Written,
+    /// The condition did not hold; what the key holds (`None`: nothing).
+    Refused(Option<Vec<u8>>),
 }
 
 /// An in-memory store for unit tests.
@@ -152,20 +172,40 @@ pub async fn load_consumer<K: KvStore>(kv: &K, group: &str, name: &str) -> Resul
     }
 }
 
-/// Writes `rec` if nobody wrote it since it was read at `rec.version` (check, then write: the
-/// window between the two is as small as `spin:key-value@3.0.0`, which has no compare-and-set,
-/// allows), bumping the version.
+/// The version of a stored consumer record, read without the rest of it.
+fn stored_version(bytes: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        version: u64,
+    }
+    serde_json::from_slice::<Version>(bytes).ok().map(|v| v.version)
+}
+
+/// Writes `rec` if nobody wrote it since it was read at `rec.version` — one compare-and-swap on
+/// stores that have it (Spin's wasi:keyvalue atomics, the Redis shim), so a request that lost a
+/// race is refused rather than moving positions backwards — bumping the version.
 pub async fn save_consumer<K: KvStore>(kv: &K, rec: &mut ConsumerInstance) -> Result<(), SaveError> {
     let key = consumer_key(&rec.group, &rec.name);
-    match load_consumer(kv, &rec.group, &rec.name).await? {
-        None => return Err(SaveError::Gone),
-        Some(current) if current.version != rec.version => return Err(SaveError::Conflict),
-        Some(_) => {}
-    }
+    let read_at = rec.version;
     rec.version += 1;
     let bytes = serde_json::to_vec(rec).map_err(|e| KvError(e.to_string()))?;
-    kv.set(&key, &bytes).await?;
-    Ok(())
+    match kv.set_if(&key, &bytes, &|stored| stored.and_then(stored_version) == Some(read_at)).await {
+        Ok(SetIf::Written) => Ok(()),
+        Ok(SetIf::Refused(stored)) => {
+            rec.version = read_at;
+            Err(if stored.is_none() { SaveError::Gone } else { SaveError::Conflict })
+        }
+        Err(e) => {
+            rec.version = read_at;
+            Err(e.into())
+        }
+    }
+}
+
+/// Stores a new consumer record unless one of that name exists (atomically where the store can).
+pub async fn create_consumer<K: KvStore>(kv: &K, rec: &ConsumerInstance) -> Result<bool, KvError> {
+    let bytes = serde_json::to_vec(rec).map_err(|e| KvError(e.to_string()))?;
+    Ok(kv.set_if(&consumer_key(&rec.group, &rec.name), &bytes, &|stored| stored.is_none()).await? == SetIf::Written)
 }
 
 #[cfg(test)]
@@ -206,9 +246,14 @@ mod tests {
             assert!(matches!(save_consumer(&kv, &mut b).await, Err(SaveError::Conflict)));
             let stored = load_consumer(&kv, "g", "c").await.expect("load").expect("exists");
             assert_eq!((stored.version, stored.position("t", 0)), (2, Some(10)), "the position never went back");
+            // A refused write leaves the caller's copy at the version it read.
+            assert_eq!(b.version, 1);
             // A deleted instance is not resurrected by a late writer.
             kv.delete(&consumer_key("g", "c")).await.expect("delete");
             assert!(matches!(save_consumer(&kv, &mut a).await, Err(SaveError::Gone)));
+            // Create-if-absent: the first create of a name wins.
+            assert!(create_consumer(&kv, &rec).await.expect("create"));
+            assert!(!create_consumer(&kv, &rec).await.expect("second create"), "the name is taken");
         });
     }
 

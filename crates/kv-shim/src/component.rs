@@ -31,18 +31,13 @@ struct Conn {
     buf: Vec<u8>,
 }
 
-fn redis_addr() -> Result<SocketAddr, String> {
-    let text = std::env::var("KRE_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into());
-    text.parse().map_err(|_| format!("KRE_REDIS_ADDR '{text}' is not an IP:port"))
-}
-
 fn prefix() -> String {
     std::env::var("KRE_REDIS_PREFIX").unwrap_or_else(|_| "kre:".into())
 }
 
 impl Conn {
     async fn open() -> Result<Conn, String> {
-        let addr = redis_addr()?;
+        let addr: SocketAddr = crate::redis_addr()?;
         let tcp = TcpStream::connect(addr).await.map_err(|e| format!("cannot connect to Redis at {addr}: {e}"))?;
         Ok(Conn { tcp, buf: Vec::with_capacity(4096) })
     }
@@ -195,5 +190,145 @@ impl vars::Guest for Shim {
         }
         std::env::var(name.to_ascii_uppercase())
             .map_err(|_| VarError::Undefined(format!("no environment variable {}", name.to_ascii_uppercase())))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// wasi:keyvalue@0.2.0-draft2 (synchronous): the same Redis keys as spin:key-value's stores, so a
+// compare-and-swap here guards what spin:key-value reads.
+
+use exports::wasi::keyvalue::atomics::{self as atomics, CasError};
+use exports::wasi::keyvalue::store::{self as wstore, Error as WError, KeyResponse};
+
+fn werr(e: String) -> WError {
+    WError::Other(e)
+}
+
+pub struct Bucket {
+    prefix: String,
+}
+
+impl Bucket {
+    fn key(&self, key: &str) -> Vec<u8> {
+        format!("{}{key}", self.prefix).into_bytes()
+    }
+}
+
+fn bulk(v: Value) -> Result<Option<Vec<u8>>, WError> {
+    match v {
+        Value::Bulk(v) => Ok(v),
+        v => Err(werr(format!("unexpected GET reply {v:?}"))),
+    }
+}
+
+impl wstore::Guest for Shim {
+    type Bucket = Bucket;
+
+    fn open(identifier: String) -> Result<wstore::Bucket, WError> {
+        Ok(wstore::Bucket::new(Bucket { prefix: format!("{}{identifier}:", prefix()) }))
+    }
+}
+
+impl wstore::GuestBucket for Bucket {
+    fn get(&self, key: String) -> Result<Option<Vec<u8>>, WError> {
+        bulk(crate::blocking::call(&[b"GET", &self.key(&key)]).map_err(werr)?)
+    }
+
+    fn set(&self, key: String, value: Vec<u8>) -> Result<(), WError> {
+        crate::blocking::call(&[b"SET", &self.key(&key), &value]).map_err(werr).map(drop)
+    }
+
+    fn delete(&self, key: String) -> Result<(), WError> {
+        crate::blocking::call(&[b"DEL", &self.key(&key)]).map_err(werr).map(drop)
+    }
+
+    fn exists(&self, key: String) -> Result<bool, WError> {
+        match crate::blocking::call(&[b"EXISTS", &self.key(&key)]).map_err(werr)? {
+            Value::Int(n) => Ok(n > 0),
+            v => Err(werr(format!("unexpected EXISTS reply {v:?}"))),
+        }
+    }
+
+    fn list_keys(&self, cursor: Option<String>) -> Result<KeyResponse, WError> {
+        let pattern = format!("{}*", escape_glob(&self.prefix));
+        let cursor = cursor.unwrap_or_else(|| "0".into());
+        let reply =
+            crate::blocking::call(&[b"SCAN", cursor.as_bytes(), b"MATCH", pattern.as_bytes(), b"COUNT", b"1000"])
+                .map_err(werr)?;
+        let Value::Array(Some(mut parts)) = reply else { return Err(werr("unexpected SCAN reply".into())) };
+        let (Some(Value::Array(Some(batch))), Some(Value::Bulk(Some(next)))) = (parts.pop(), parts.pop()) else {
+            return Err(werr("unexpected SCAN reply".into()));
+        };
+        let keys = batch
+            .into_iter()
+            .filter_map(|k| match k {
+                Value::Bulk(Some(k)) => String::from_utf8(k).ok()?.strip_prefix(&self.prefix).map(str::to_owned),
+                _ => None,
+            })
+            .collect();
+        let next = String::from_utf8_lossy(&next).into_owned();
+        Ok(KeyResponse { keys, cursor: (next != "0").then_some(next) })
+    }
+}
+
+/// A compare-and-swap under way: the key and what it held when the operation began.
+pub struct Cas {
+    key: Vec<u8>,
+    seen: Option<Vec<u8>>,
+}
+
+impl Cas {
+    fn begin(key: Vec<u8>) -> Result<Cas, WError> {
+        let seen = bulk(crate::blocking::call(&[b"GET", &key]).map_err(werr)?)?;
+        Ok(Cas { key, seen })
+    }
+}
+
+impl atomics::GuestCas for Cas {
+    fn new(bucket: wstore::BucketBorrow<'_>, key: String) -> Result<atomics::Cas, WError> {
+        Ok(atomics::Cas::new(Cas::begin(bucket.get::<Bucket>().key(&key))?))
+    }
+
+    fn current(&self) -> Result<Option<Vec<u8>>, WError> {
+        Ok(self.seen.clone())
+    }
+}
+
+impl atomics::Guest for Shim {
+    type Cas = Cas;
+
+    fn increment(bucket: wstore::BucketBorrow<'_>, key: String, delta: i64) -> Result<i64, WError> {
+        let delta = delta.to_string();
+        match crate::blocking::call(&[b"INCRBY", &bucket.get::<Bucket>().key(&key), delta.as_bytes()]).map_err(werr)? {
+            Value::Int(n) => Ok(n),
+            v => Err(werr(format!("unexpected INCRBY reply {v:?}"))),
+        }
+    }
+
+    fn swap(cas: atomics::Cas, value: Vec<u8>) -> Result<(), CasError> {
+        let cas: Cas = cas.into_inner();
+        let (present, seen): (&[u8], &[u8]) = match &cas.seen {
+            Some(v) => (b"1", v),
+            None => (b"0", b""),
+        };
+        let reply = crate::blocking::call(&[
+            b"EVAL",
+            crate::blocking::SWAP_SCRIPT.as_bytes(),
+            b"1",
+            &cas.key,
+            present,
+            seen,
+            &value,
+        ])
+        .map_err(|e| CasError::StoreError(werr(e)))?;
+        match reply {
+            Value::Int(1) => Ok(()),
+            Value::Int(_) => {
+                // Changed meanwhile: a handle on what is there now, for a retry.
+                let fresh = Cas::begin(cas.key).map_err(CasError::StoreError)?;
+                Err(CasError::CasFailed(atomics::Cas::new(fresh)))
+            }
+            v => Err(CasError::StoreError(werr(format!("unexpected EVAL reply {v:?}")))),
+        }
     }
 }

@@ -105,12 +105,6 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
             invalid_config(format!("consumer.request.timeout.ms: '{v}' is not a non-negative integer"))
         })?),
     };
-    let key = consumer_key(&group, &name);
-    // spin:key-value@3.0.0 has no create-if-absent: two racing creates of one name can both pass
-    // this check (the later write wins). Names the proxy generates cannot collide.
-    if ctx.app.kv.get(&key).await?.is_some() {
-        return Err(ApiError::new(409, 40902, format!("Consumer instance with the name '{name}' already exists.")));
-    }
     let now = rt.wall_ms();
     let record = ConsumerInstance {
         group: group.clone(),
@@ -129,8 +123,10 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
         positions: vec![],
         last_commit_ms: 0,
     };
-    let bytes = serde_json::to_vec(&record).map_err(|e| ApiError::internal(e.to_string()))?;
-    ctx.app.kv.set(&key, &bytes).await?;
+    // Create-if-absent: of two racing creates of one name, one gets 40902.
+    if !crate::state::create_consumer(&ctx.app.kv, &record).await? {
+        return Err(ApiError::new(409, 40902, format!("Consumer instance with the name '{name}' already exists.")));
+    }
     let base_uri =
         format!("{}/consumers/{}/instances/{}", ctx.base_url(), encode_segment(&group), encode_segment(&name));
     Ok(ctx.json(200, &Created { instance_id: name, base_uri }))

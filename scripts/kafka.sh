@@ -38,6 +38,10 @@ node_config() {
   local name=$1 id=$2 port=$3 cport=$4 voters=$5
   local dir="$RUN_DIR/kafka-$name"
   mkdir -p "$dir"
+  # The end-to-end tests write records with times years ago (CreateTime round trips): time-based
+  # retention would delete them whenever its check happens to run. Other brokers keep the default.
+  local retention=""
+  [ "$name" = test ] && retention=$'log.retention.ms=-1\n'
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=$id
@@ -56,10 +60,7 @@ share.coordinator.state.topic.replication.factor=$6
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
-# Tests write records with times years ago (CreateTime round trips): time-based retention would
-# delete them whenever its check happens to run.
-log.retention.ms=$(case "$name" in single|bench) echo 604800000 ;; *) echo -1 ;; esac)
-# ACL endpoints work locally: StandardAuthorizer, the (anonymous) proxy principal is a super user,
+$retention# ACL endpoints work locally: StandardAuthorizer, the (anonymous) proxy principal is a super user,
 # everything allowed where no ACL matches.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:ANONYMOUS

@@ -545,9 +545,13 @@ fn classic_protocol_split_and_takeover() {
     // A join that outlives its request is re-sent under the member id the broker gave, so the
     // group settles within a few heartbeats (3 s each) rather than rebalancing over and over.
     let end = Instant::now() + Duration::from_secs(60);
+    let mut slowest = Duration::ZERO;
     loop {
         for (i, b) in bases.iter().enumerate() {
-            for r in records(&host, b, BIN, 500) {
+            let t = Instant::now();
+            let got = records(&host, b, BIN, 500);
+            slowest = slowest.max(t.elapsed());
+            for r in got {
                 seen[i].insert((r["partition"].as_i64().unwrap(), r["offset"].as_i64().unwrap()));
             }
         }
@@ -557,6 +561,8 @@ fn classic_protocol_split_and_takeover() {
         }
         assert!(Instant::now() < end, "no classic split: {p0:?} {p1:?}, read {} + {}", seen[0].len(), seen[1].len());
     }
+    // A rebalance never holds a records request past its timeout (500 ms; slack for the answer).
+    assert!(slowest < Duration::from_millis(1500), "a records request took {slowest:?}");
     let id = kafka.describe().cluster_id;
     let g = host.get(&format!("/v3/clusters/{id}/consumer-groups/{group}")).json();
     assert_eq!((g["type"].as_str(), g["partition_assignor"].as_str()), (Some("CLASSIC"), Some("range")), "{g}");

@@ -750,15 +750,14 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
             .map_err(|_| ApiError::bad_request(format!("max_bytes '{b}' is not a number of bytes.")))?,
         None => 64 << 20,
     };
-    // The whole request, rebalance included, ends within its timeout (plus a little for the answer).
-    // Membership (a join may wait for other members) gets the request's timeout — at least 3 s
-    // for a classic join, which completes only once every member has (re)joined — and the fetch
-    // after it a fresh budget of its own.
-    let classic = rec.member.as_ref().is_some_and(|m| m.protocol == "classic")
-        || (rec.member.is_none() && ctx.app.config.consumer_group_protocol == "classic");
-    let join_ms = if classic { timeout_ms.max(3000) } else { timeout_ms.max(200) };
-    renew_membership(ctx, &mut rec, ctx.deadline.min_with(rt, join_ms)).await?;
-    let budget = ctx.deadline.min_with(rt, timeout_ms + 2000);
+    // The whole request, rebalance included, ends within its timeout (plus a little for the
+    // answer): membership may use the timeout (at least 200 ms: a join may wait for the other
+    // members; one that outlives it is re-sent by the next request), the fetch long-polls for
+    // what is left of it.
+    let started = rt.monotonic_ms();
+    renew_membership(ctx, &mut rec, ctx.deadline.min_with(rt, timeout_ms.max(200))).await?;
+    let wait_ms = timeout_ms.saturating_sub(rt.monotonic_ms().saturating_sub(started));
+    let budget = ctx.deadline.min_with(rt, wait_ms + 2000);
     let parts = rec.partitions();
     let mut names: Vec<String> = parts.iter().map(|p| p.topic.clone()).collect();
     names.sort();
@@ -816,7 +815,7 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
         let fetched = match ready_ahead(ctx, &readahead_key, &positions, budget).await {
             Some(ready) => ready,
             None => {
-                let max_wait = i32::try_from(timeout_ms.min(budget.remaining_ms(rt))).unwrap_or(i32::MAX);
+                let max_wait = i32::try_from(wait_ms.min(budget.remaining_ms(rt))).unwrap_or(i32::MAX);
                 let min_bytes = rec.fetch_min_bytes.unwrap_or(1).max(1);
                 let max = i32::try_from(max_bytes).unwrap_or(i32::MAX);
                 consumer::fetch(ctx.cluster(), &meta, &positions, max_wait, min_bytes, max, budget).await

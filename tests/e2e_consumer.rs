@@ -300,6 +300,44 @@ fn read_ahead_keeps_every_record_once_in_order() {
     kafka.delete_topic(&topic);
 }
 
+/// read_committed end to end: a real transactional producer (the Kafka jars') commits, aborts and
+/// commits again; the REST consumer and the v3 partition read see only the committed records
+/// (no aborted data, no transaction markers), and their offsets skip what is hidden.
+#[test]
+fn aborted_transactions_and_markers_never_appear() {
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("c-tx");
+    kafka.create_topic(&topic, 1, 1);
+    let jars = common::env("KRE_KAFKA_JARS");
+    let out = std::process::Command::new("java")
+        .args(["-Xmx256m", "-cp", &format!("{jars}/*")])
+        .arg(common::repo().join("tests/java/TxProducer.java"))
+        .args([&bootstrap(), &topic])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("DONE"), "{}", String::from_utf8_lossy(&out.stderr));
+    let host = Host::start(&[]);
+    let group = unique("g-tx");
+    let id = create(&host, &group, json!({"auto.offset.reset": "earliest"}));
+    let base = format!("/consumers/{group}/instances/{id}");
+    assert_eq!(
+        post(&host, &format!("{base}/assignments"), &json!({"partitions": [{"topic": topic, "partition": 0}]})).status,
+        204
+    );
+    let got = read_all(&host, &base, 4, 20);
+    let values: Vec<String> = got.iter().map(value_of).collect();
+    assert_eq!(values, ["committed-0", "committed-1", "committed-2", "committed-3"]);
+    // 0-2 committed, 3 its marker, 4-6 aborted, 7 the abort marker, 8 committed, 9 its marker.
+    let offsets: Vec<i64> = got.iter().map(|r| r["offset"].as_i64().unwrap()).collect();
+    assert_eq!(offsets, [0, 1, 2, 8]);
+    assert!(records(&host, &base, BIN, 300).is_empty(), "nothing else, markers included");
+    let cluster = kafka.describe().cluster_id;
+    let read = host.get(&format!("/v3/clusters/{cluster}/topics/{topic}/partitions/0/records?offset=0")).json();
+    let v3: Vec<i64> = read["records"].as_array().unwrap().iter().map(|r| r["offset"].as_i64().unwrap()).collect();
+    assert_eq!(v3, [0, 1, 2, 8]);
+    kafka.delete_topic(&topic);
+}
+
 #[test]
 fn every_codec_comes_back_exactly() {
     let kafka = Kafka::new(&bootstrap());

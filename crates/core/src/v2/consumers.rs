@@ -603,16 +603,50 @@ async fn use_classic<C: Connect, R: Runtime, K: KvStore>(
     })
 }
 
-/// Classic membership: JoinGroup + SyncGroup (range assignor, computed here when this member
-/// leads) to join or after a rebalance, Heartbeat when due. A join that outlives the request's
-/// budget is simply sent again by the next request (the coordinator answers a repeated join of
-/// the same member with the generation it completed).
+/// Classic membership, retried within `budget` while the group's coordinator moves or loads
+/// (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE / LOAD_IN_PROGRESS, a lost connection).
 async fn renew_classic<C: Connect, R: Runtime, K: KvStore>(
     ctx: &Ctx<'_, C, R, K>,
     rec: &mut ConsumerInstance,
     sub: &Subscription,
     budget: crate::Deadline,
 ) -> ApiResult<()> {
+    let rt = ctx.cluster().runtime();
+    loop {
+        match renew_classic_once(ctx, rec, sub, budget).await? {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                forget_coordinator(ctx, &rec.group);
+                if budget.remaining_ms(rt) < 150 {
+                    return Err(e.into());
+                }
+                rt.sleep(100).await;
+            }
+        }
+    }
+}
+
+/// Whether a group call failed because the coordinator moved or is not ready yet.
+fn coordinator_unsettled(e: &crate::kafka::Error) -> bool {
+    use kafka_protocol::ResponseError as K2;
+    matches!(e, crate::kafka::Error::Io { .. } | crate::kafka::Error::Connect { .. })
+        || matches!(
+            e.kafka_code(),
+            Some(K2::NotCoordinator | K2::CoordinatorNotAvailable | K2::CoordinatorLoadInProgress)
+        )
+}
+
+/// One classic step: JoinGroup + SyncGroup (range assignor, computed here when this member
+/// leads) to join or after a rebalance, Heartbeat when due. A join that outlives the request's
+/// budget is simply sent again by the next request (the coordinator answers a repeated join of
+/// the same member with the generation it completed). `Ok(Err(e))`: the coordinator was not
+/// there to answer; try again.
+async fn renew_classic_once<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    rec: &mut ConsumerInstance,
+    sub: &Subscription,
+    budget: crate::Deadline,
+) -> ApiResult<Result<(), crate::kafka::Error>> {
     use crate::kafka::ops::classic;
     use kafka_protocol::ResponseError as K2;
     let rt = ctx.cluster().runtime();
@@ -625,13 +659,14 @@ async fn renew_classic<C: Connect, R: Runtime, K: KvStore>(
                 if let Some(m) = rec.member.as_mut() {
                     m.next_heartbeat_ms = rt.wall_ms() + CLASSIC_HEARTBEAT_MS;
                 }
-                return Ok(());
+                return Ok(Ok(()));
             }
             Err(e) if e.kafka_code() == Some(K2::RebalanceInProgress) => {}
             Err(e) if matches!(e.kafka_code(), Some(K2::UnknownMemberId | K2::IllegalGeneration)) => {
                 rec.member = None;
                 rec.positions.clear();
             }
+            Err(e) if coordinator_unsettled(&e) => return Ok(Err(e)),
             Err(e) => {
                 forget_coordinator(ctx, &rec.group);
                 return Err(e.into());
@@ -656,13 +691,18 @@ async fn renew_classic<C: Connect, R: Runtime, K: KvStore>(
         // The group waits for other members to rejoin: try again on the next request.
         Err(crate::kafka::Error::Timeout { .. }) => {
             rec.member = Some(pending_classic(member_id));
-            return Ok(());
+            return Ok(Ok(()));
+        }
+        // The member id is kept: the retry joins as the same member.
+        Err(e) if coordinator_unsettled(&e) => {
+            rec.member = Some(pending_classic(member_id));
+            return Ok(Err(e));
         }
         // The member expired meanwhile (its session passed): the next request joins as new.
         Err(e) if e.kafka_code() == Some(K2::UnknownMemberId) => {
             rec.member = None;
             rec.positions.clear();
-            return Ok(());
+            return Ok(Ok(()));
         }
         Err(e) => return Err(e.into()),
     };
@@ -679,7 +719,11 @@ async fn renew_classic<C: Connect, R: Runtime, K: KvStore>(
                 || matches!(e.kafka_code(), Some(K2::RebalanceInProgress | K2::IllegalGeneration)) =>
         {
             rec.member = Some(pending_classic(joined.member_id));
-            return Ok(());
+            return Ok(Ok(()));
+        }
+        Err(e) if coordinator_unsettled(&e) => {
+            rec.member = Some(pending_classic(joined.member_id));
+            return Ok(Err(e));
         }
         Err(e) => return Err(e.into()),
     };
@@ -690,7 +734,7 @@ async fn renew_classic<C: Connect, R: Runtime, K: KvStore>(
         next_heartbeat_ms: rt.wall_ms() + CLASSIC_HEARTBEAT_MS,
         protocol: "classic".into(),
     });
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// A classic member whose join or sync is still under way: the next request joins again.

@@ -14,8 +14,10 @@ use std::collections::HashMap;
 
 use crate::kafka::ops::consumer::FetchResult;
 
-/// Entries kept per instance (each holds at most one answer's `max_bytes`).
+/// Entries kept per instance (each holds at most one answer's `max_bytes`) ...
 const MAX_ENTRIES: usize = 16;
+/// ... and the bytes they may hold together (what is under way counts with its `max_bytes`).
+const MAX_TOTAL_BYTES: usize = 32 << 20;
 /// An entry older than this is dropped unused (it only holds memory).
 const MAX_AGE_MS: u64 = 10_000;
 /// Larger reads are not read ahead: the memory would be too much for a cache.
@@ -40,7 +42,13 @@ enum Slot {
 struct Entry {
     positions: Positions,
     at_ms: u64,
+    /// Key and value bytes held (or, under way, that may arrive).
+    bytes: usize,
     slot: Slot,
+}
+
+fn held(result: &FetchResult) -> usize {
+    result.records.iter().map(|r| r.key.as_ref().map_or(0, |b| b.len()) + r.value.as_ref().map_or(0, |b| b.len())).sum()
 }
 
 #[derive(Default)]
@@ -70,25 +78,26 @@ impl ReadAhead {
         }
     }
 
-    /// Marks a read-ahead of consumer `key` from `positions` as started; the returned token
-    /// completes it. Makes room by dropping the oldest entries.
-    pub fn begin(&self, key: &str, positions: Positions, now_ms: u64) -> u64 {
+    /// Marks a read-ahead of consumer `key` from `positions` (at most `bytes`) as started; the
+    /// returned token completes it. Makes room by dropping the oldest entries.
+    pub fn begin(&self, key: &str, positions: Positions, bytes: usize, now_ms: u64) -> u64 {
         let token = self.next_token.get().wrapping_add(1);
         self.next_token.set(token);
         let mut entries = self.entries.borrow_mut();
-        entries.retain(|_, e| now_ms.saturating_sub(e.at_ms) < MAX_AGE_MS);
-        while entries.len() >= MAX_ENTRIES {
+        entries.retain(|k, e| k != key && now_ms.saturating_sub(e.at_ms) < MAX_AGE_MS);
+        while entries.len() >= MAX_ENTRIES || entries.values().map(|e| e.bytes).sum::<usize>() + bytes > MAX_TOTAL_BYTES
+        {
             let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.at_ms).map(|(k, _)| k.clone()) else { break };
             entries.remove(&oldest);
         }
-        entries.insert(key.to_owned(), Entry { positions, at_ms: now_ms, slot: Slot::InFlight { token } });
+        entries.insert(key.to_owned(), Entry { positions, at_ms: now_ms, bytes, slot: Slot::InFlight { token } });
         token
     }
 
     /// Keeps records already fetched (beyond what an answer could take) for the consumer's next
     /// request from `positions`.
     pub fn keep(&self, key: &str, positions: Positions, result: FetchResult, now_ms: u64) {
-        let token = self.begin(key, positions, now_ms);
+        let token = self.begin(key, positions, held(&result), now_ms);
         self.complete(key, token, result);
     }
 
@@ -98,6 +107,7 @@ impl ReadAhead {
         if let Some(e) = entries.get_mut(key)
             && matches!(e.slot, Slot::InFlight { token: t } if t == token)
         {
+            e.bytes = held(&result);
             e.slot = Slot::Ready(result);
         }
     }
@@ -153,14 +163,14 @@ mod tests {
     #[test]
     fn only_a_completed_read_from_the_same_positions_is_served_once() {
         let ra = ReadAhead::default();
-        let token = ra.begin("c", at(10), 0);
+        let token = ra.begin("c", at(10), 0, 0);
         assert!(matches!(ra.take("c", &at(10), 1), Lookup::InFlight));
         assert!(matches!(ra.take("c", &at(12), 1), Lookup::Miss), "in flight from elsewhere: not waited for");
         ra.complete("c", token, result(&[10, 11]));
         assert!(ra.take("c", &at(12), 2).is_none(), "other positions miss");
         assert!(ra.take("c", &at(10), 2).is_none(), "and the entry is gone after a miss");
 
-        let token = ra.begin("c", at(10), 0);
+        let token = ra.begin("c", at(10), 0, 0);
         ra.complete("c", token, result(&[10, 11]));
         assert_eq!(ra.take("c", &at(10), 5).map(|r| r.records.len()), Some(2));
         assert!(ra.take("c", &at(10), 5).is_none(), "used once");
@@ -172,18 +182,18 @@ mod tests {
     #[test]
     fn stale_replaced_empty_or_failed_reads_are_not_served() {
         let ra = ReadAhead::default();
-        let token = ra.begin("c", at(0), 0);
+        let token = ra.begin("c", at(0), 0, 0);
         ra.complete("c", token, result(&[0]));
         assert!(ra.take("c", &at(0), MAX_AGE_MS + 1).is_none(), "too old");
 
-        let old = ra.begin("c", at(0), 0);
-        let new = ra.begin("c", at(5), 1);
+        let old = ra.begin("c", at(0), 0, 0);
+        let new = ra.begin("c", at(5), 0, 1);
         ra.complete("c", old, result(&[0]));
         assert!(ra.take("c", &at(0), 2).is_none(), "a replaced read-ahead does not land");
         ra.complete("c", new, result(&[]));
         assert!(ra.take("c", &at(5), 2).is_none(), "nothing read ahead: fetch (and long-poll) as usual");
 
-        let token = ra.begin("c", at(0), 0);
+        let token = ra.begin("c", at(0), 0, 0);
         let mut failed = result(&[0]);
         failed.errors.push((("t".into(), 1), crate::kafka::Error::Timeout { what: "Fetch".into(), ms: 1 }));
         ra.complete("c", token, failed);
@@ -195,10 +205,14 @@ mod tests {
         let ra = ReadAhead::default();
         for i in 0..(MAX_ENTRIES as u64 * 3) {
             let key = format!("c{i}");
-            let token = ra.begin(&key, at(0), i);
+            let token = ra.begin(&key, at(0), 0, i);
             ra.complete(&key, token, result(&[0]));
         }
         assert_eq!(ra.entries.borrow().len(), MAX_ENTRIES);
+        // And within the byte budget: a large read-ahead pushes the oldest ones out.
+        ra.begin("big", at(0), MAX_TOTAL_BYTES - 10, 1_000);
+        assert!(ra.entries.borrow().values().map(|e| e.bytes).sum::<usize>() <= MAX_TOTAL_BYTES);
+        assert!(ra.entries.borrow().contains_key("big"));
         let last = format!("c{}", MAX_ENTRIES as u64 * 3 - 1);
         assert!(ra.take(&last, &at(0), MAX_ENTRIES as u64 * 3).is_some(), "the newest entries stay");
     }

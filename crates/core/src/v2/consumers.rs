@@ -975,7 +975,7 @@ fn read_ahead<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
     max_bytes: usize,
 ) {
     let rt = ctx.cluster().runtime();
-    let token = ctx.app.readahead.begin(&key, positions.clone(), rt.monotonic_ms());
+    let token = ctx.app.readahead.begin(&key, positions.clone(), max_bytes, rt.monotonic_ms());
     let app = ctx.app.clone();
     let entry = key.clone();
     let spawned = rt.spawn(async move {

@@ -66,16 +66,3 @@ pub async fn with_deadline<R: Runtime, T>(rt: &R, deadline: Deadline, fut: impl 
         Either::Right(_) => None,
     }
 }
-
-/// Returns to the executor once, so other futures of this request (and host events) progress.
-pub fn yield_now() -> impl Future<Output = ()> {
-    let mut yielded = false;
-    std::future::poll_fn(move |cx| {
-        if yielded {
-            return std::task::Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    })
-}

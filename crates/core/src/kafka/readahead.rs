@@ -12,7 +12,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use crate::kafka::ops::consumer::FetchResult;
+use crate::kafka::ops::consumer::{FetchResult, FetchedRecord};
 
 /// Entries kept per instance (each holds at most one answer's `max_bytes`) ...
 const MAX_ENTRIES: usize = 16;
@@ -48,7 +48,7 @@ struct Entry {
 }
 
 fn held(result: &FetchResult) -> usize {
-    result.records.iter().map(|r| r.key.as_ref().map_or(0, |b| b.len()) + r.value.as_ref().map_or(0, |b| b.len())).sum()
+    result.records.iter().map(FetchedRecord::data_len).sum()
 }
 
 #[derive(Default)]
@@ -121,7 +121,6 @@ impl ReadAhead {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::ops::consumer::FetchedRecord;
 
     impl Lookup {
         fn is_none(&self) -> bool {

@@ -881,17 +881,14 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
                 }
             }
         }
-        let size = |r: &consumer::FetchedRecord| {
-            r.key.as_ref().map_or(0, |b| b.len()) + r.value.as_ref().map_or(0, |b| b.len())
-        };
         let mut bytes = 0usize;
         let mut records = fetched.records.into_iter().peekable();
         while let Some(r) = records.peek() {
-            if !out.is_empty() && bytes + size(r) > max_bytes {
+            if !out.is_empty() && bytes + r.data_len() > max_bytes {
                 break;
             }
             let Some(r) = records.next() else { break };
-            bytes += size(&r);
+            bytes += r.data_len();
             rec.set_position(&r.topic, r.partition, r.offset + 1);
             out.push(r);
         }
@@ -901,35 +898,29 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
         let ahead_bytes = max_bytes.min(MAX_READAHEAD_BYTES);
         let rest: Vec<consumer::FetchedRecord> = records.collect();
         let next = positions_of(&rec, &parts);
-        if fetched.errors.is_empty() && rest.iter().map(size).sum::<usize>() >= ahead_bytes / 2 {
+        if fetched.errors.is_empty()
+            && rest.iter().map(consumer::FetchedRecord::data_len).sum::<usize>() >= ahead_bytes / 2
+        {
             let rest = consumer::FetchResult { records: rest, errors: vec![] };
             ctx.app.readahead.keep(&readahead_key, next, rest, rt.monotonic_ms());
         } else if bytes >= ahead_bytes / 2 && !out.is_empty() {
             read_ahead(ctx, readahead_key, next, meta, ahead_bytes);
         }
     }
-    let format = rec.format.clone();
-    // The record is written while the answer is encoded (both must finish before answering).
-    let (saved, body) = futures::join!(save(ctx, &mut rec), async {
-        // Written straight out: a JSON tree per record would cost more than fetching it.
-        let mut body = Vec::with_capacity(
-            out.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len() * 4 / 3)).sum::<usize>() + 64 * out.len() + 2,
-        );
-        body.push(b'[');
-        for (i, r) in out.iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-                if i % 256 == 0 {
-                    // Lets the record's write go on (its next round trip) while this encodes.
-                    crate::runtime::yield_now().await;
-                }
-            }
-            write_record(&mut body, &format, r);
+    // Saved first: a request that lost a race (409) encodes nothing.
+    save(ctx, &mut rec).await?;
+    // Written straight out: a JSON tree per record would cost more than fetching it.
+    let mut body = Vec::with_capacity(
+        out.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len() * 4 / 3)).sum::<usize>() + 64 * out.len() + 2,
+    );
+    body.push(b'[');
+    for (i, r) in out.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
         }
-        body.push(b']');
-        body
-    });
-    saved?;
+        write_record(&mut body, &rec.format, r);
+    }
+    body.push(b']');
     Ok(Response { status: 200, content_type: media, body, stream: None })
 }
 

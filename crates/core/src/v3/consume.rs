@@ -93,7 +93,7 @@ pub async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C,
     }
     let (mut out, mut next, mut bytes) = (Vec::new(), offset, 0usize);
     for r in &fetched.records {
-        let size = r.key.as_ref().map_or(0, |b| b.len()) + r.value.as_ref().map_or(0, |b| b.len());
+        let size = r.data_len();
         if !out.is_empty() && bytes + size > max_bytes {
             break;
         }

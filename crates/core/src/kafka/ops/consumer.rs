@@ -124,6 +124,13 @@ pub struct FetchedRecord {
     pub headers: Vec<(String, Option<bytes::Bytes>)>,
 }
 
+impl FetchedRecord {
+    /// Key + value bytes: what a consumer's `max_bytes` counts.
+    pub fn data_len(&self) -> usize {
+        self.key.as_ref().map_or(0, |b| b.len()) + self.value.as_ref().map_or(0, |b| b.len())
+    }
+}
+
 /// Per partition: the records from `position`, and an error if the partition could not be read.
 pub struct FetchResult {
     pub records: Vec<FetchedRecord>,

@@ -25,8 +25,19 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A port nobody listens on, never the same twice in this test process: tests run in parallel,
+/// and the kernel may hand a just-released port to the next caller (two hosts on one port: one
+/// fails to bind, and its test talks to the other test's host until that one is gone).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut given = GIVEN.lock().unwrap();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A running `wasmtime serve` with the composed component; killed when dropped.
@@ -70,14 +81,22 @@ impl Host {
             .stderr(out)
             .spawn()
             .expect("wasmtime on PATH (make test installs it)");
-        let host = Host { child, port, log };
+        let mut host = Host { child, port, log };
         host.wait_ready();
         host
     }
 
-    fn wait_ready(&self) {
+    fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
+            // A host that exited (its port taken by something else) is not ready, whoever answers.
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "host on port {} exited ({status}): {}",
+                    self.port,
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return;
             }

@@ -215,4 +215,39 @@ mod tests {
         let last = format!("c{}", MAX_ENTRIES as u64 * 3 - 1);
         assert!(ra.take(&last, &at(0), MAX_ENTRIES as u64 * 3).is_some(), "the newest entries stay");
     }
+
+    proptest::proptest! {
+        // Whatever the interleaving of requests of several consumers (read-aheads begun, kept,
+        // completed late or out of order, looked up from any position), a hit is always data
+        // read from exactly the positions asked for, and never served twice.
+        #[test]
+        fn a_hit_is_always_from_the_positions_asked_for(
+            ops in proptest::collection::vec((0u8..4, 0usize..3, 0i64..4, 0usize..4), 1..200)
+        ) {
+            let ra = ReadAhead::default();
+            // Each read-ahead's records start at the offset it was begun from.
+            let mut tokens: Vec<(String, u64, i64)> = Vec::new();
+            for (step, (op, consumer, offset, pick)) in ops.into_iter().enumerate() {
+                let key = format!("c{consumer}");
+                let now = step as u64;
+                match op {
+                    0 => tokens.push((key.clone(), ra.begin(&key, at(offset), 100, now), offset)),
+                    1 => {
+                        if !tokens.is_empty() {
+                            let (k, token, from) = tokens.remove(pick % tokens.len());
+                            ra.complete(&k, token, result(&[from, from + 1]));
+                        }
+                    }
+                    2 => ra.keep(&key, at(offset), result(&[offset]), now),
+                    _ => {
+                        if let Lookup::Ready(r) = ra.take(&key, &at(offset), now) {
+                            proptest::prop_assert_eq!(r.records[0].offset, offset);
+                            proptest::prop_assert!(!matches!(ra.take(&key, &at(offset), now), Lookup::Ready(_)));
+                        }
+                    }
+                }
+                proptest::prop_assert!(ra.entries.borrow().len() <= MAX_ENTRIES);
+            }
+        }
+    }
 }

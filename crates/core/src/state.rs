@@ -172,13 +172,16 @@ pub async fn load_consumer<K: KvStore>(kv: &K, group: &str, name: &str) -> Resul
     }
 }
 
-/// The version of a stored consumer record, read without the rest of it.
-fn stored_version(bytes: &[u8]) -> Option<u64> {
+/// Which incarnation (creation time) and version a stored consumer record is, read without the
+/// rest of it. The creation time tells a deleted and re-created instance of the same name, whose
+/// versions start again at 1, from the one a request read.
+fn stored_version(bytes: &[u8]) -> Option<(i64, u64)> {
     #[derive(serde::Deserialize)]
     struct Version {
+        created_ms: i64,
         version: u64,
     }
-    serde_json::from_slice::<Version>(bytes).ok().map(|v| v.version)
+    serde_json::from_slice::<Version>(bytes).ok().map(|v| (v.created_ms, v.version))
 }
 
 /// Writes `rec` if nobody wrote it since it was read at `rec.version` — one compare-and-swap on
@@ -189,7 +192,8 @@ pub async fn save_consumer<K: KvStore>(kv: &K, rec: &mut ConsumerInstance) -> Re
     let read_at = rec.version;
     rec.version += 1;
     let bytes = serde_json::to_vec(rec).map_err(|e| KvError(e.to_string()))?;
-    match kv.set_if(&key, &bytes, &|stored| stored.and_then(stored_version) == Some(read_at)).await {
+    let read = Some((rec.created_ms, read_at));
+    match kv.set_if(&key, &bytes, &|stored| stored.and_then(stored_version) == read).await {
         Ok(SetIf::Written) => Ok(()),
         Ok(SetIf::Refused(stored)) => {
             rec.version = read_at;
@@ -251,6 +255,14 @@ mod tests {
             // A deleted instance is not resurrected by a late writer.
             kv.delete(&consumer_key("g", "c")).await.expect("delete");
             assert!(matches!(save_consumer(&kv, &mut a).await, Err(SaveError::Gone)));
+            // An instance deleted and created again under the same name (versions restart) is
+            // not overwritten by a request that read the old one.
+            let mut again = rec.clone();
+            again.created_ms += 1;
+            kv.set(&consumer_key("g", "c"), &serde_json::to_vec(&again).expect("json")).await.expect("set");
+            let mut stale = rec.clone();
+            assert!(matches!(save_consumer(&kv, &mut stale).await, Err(SaveError::Conflict)));
+            kv.delete(&consumer_key("g", "c")).await.expect("delete");
             // Create-if-absent: the first create of a name wins.
             assert!(create_consumer(&kv, &rec).await.expect("create"));
             assert!(!create_consumer(&kv, &rec).await.expect("second create"), "the name is taken");

@@ -66,10 +66,7 @@ pub fn call(args: &[&[u8]]) -> Result<Value, String> {
             idle.push(conn);
         }
     });
-    match value {
-        Value::Error(e) => Err(format!("Redis: {e}")),
-        v => Ok(v),
-    }
+    resp::reply(value)
 }
 
 /// Sets KEYS[1] to ARGV[3] if it still holds ARGV[2] (ARGV[1] = "1") or is still absent

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use kre_wasi_tcp::TcpStream;
 
+use crate::Namespace;
 use crate::resp::{self, Value};
 
 wit_bindgen::generate!({
@@ -29,10 +30,6 @@ thread_local! {
 struct Conn {
     tcp: TcpStream,
     buf: Vec<u8>,
-}
-
-fn prefix() -> String {
-    std::env::var("KRE_REDIS_PREFIX").unwrap_or_else(|_| "kre:".into())
 }
 
 impl Conn {
@@ -79,23 +76,18 @@ async fn call(args: &[&[u8]]) -> Result<Value, String> {
             idle.push(conn);
         }
     });
-    match value {
-        Value::Error(e) => Err(format!("Redis: {e}")),
-        v => Ok(v),
-    }
+    resp::reply(value)
 }
 
 fn other(e: String) -> KvError {
     KvError::Other(e)
 }
 
-pub struct Store {
-    prefix: String,
-}
+pub struct Store(Namespace);
 
 impl Store {
     fn key(&self, key: &str) -> Vec<u8> {
-        format!("{}{key}", self.prefix).into_bytes()
+        self.0.key(key)
     }
 }
 
@@ -105,8 +97,8 @@ impl kv::Guest for Shim {
 
 impl kv::GuestStore for Store {
     async fn open(label: String) -> Result<kv::Store, KvError> {
-        // Stores are namespaces of one Redis database: `<prefix><label>:<key>`.
-        Ok(kv::Store::new(Store { prefix: format!("{}{label}:", prefix()) }))
+        // Stores are namespaces of one Redis database.
+        Ok(kv::Store::new(Store(Namespace::open(&label))))
     }
 
     async fn get(&self, key: String) -> Result<Option<Vec<u8>>, KvError> {
@@ -134,9 +126,9 @@ impl kv::GuestStore for Store {
     async fn get_keys(&self) -> (wit_bindgen::StreamReader<String>, wit_bindgen::FutureReader<Result<(), KvError>>) {
         let (mut keys_tx, keys_rx) = wit_stream::new::<String>();
         let (done_tx, done_rx) = wit_future::new::<Result<(), KvError>>(|| Ok(()));
-        let prefix = self.prefix.clone();
+        let (prefix, pattern) = (self.0.prefix().to_owned(), self.0.pattern());
         wit_bindgen::spawn(async move {
-            let result = scan(&prefix).await;
+            let result = scan(&prefix, &pattern).await;
             let status = match result {
                 Ok(keys) => {
                     keys_tx.write_all(keys).await;
@@ -152,33 +144,18 @@ impl kv::GuestStore for Store {
 }
 
 /// Every key under `prefix` (SCAN, so Redis is never blocked by a KEYS over a large database).
-async fn scan(prefix: &str) -> Result<Vec<String>, String> {
-    let pattern = format!("{}*", escape_glob(prefix));
+async fn scan(prefix: &str, pattern: &str) -> Result<Vec<String>, String> {
     let mut cursor = b"0".to_vec();
     let mut keys = Vec::new();
     loop {
         let reply = call(&[b"SCAN", &cursor, b"MATCH", pattern.as_bytes(), b"COUNT", b"1000"]).await?;
-        let Value::Array(Some(mut parts)) = reply else { return Err("unexpected SCAN reply".into()) };
-        let (Some(Value::Array(Some(batch))), Some(Value::Bulk(Some(next)))) = (parts.pop(), parts.pop()) else {
-            return Err("unexpected SCAN reply".into());
-        };
-        for k in batch {
-            if let Value::Bulk(Some(k)) = k
-                && let Ok(k) = String::from_utf8(k)
-                && let Some(stripped) = k.strip_prefix(prefix)
-            {
-                keys.push(stripped.to_owned());
-            }
-        }
+        let (page, next) = resp::scan_page(reply, prefix)?;
+        keys.extend(page);
         if next == b"0" {
             return Ok(keys);
         }
         cursor = next;
     }
-}
-
-fn escape_glob(s: &str) -> String {
-    s.chars().flat_map(|c| if matches!(c, '*' | '?' | '[' | ']' | '\\') { vec!['\\', c] } else { vec![c] }).collect()
 }
 
 impl vars::Guest for Shim {
@@ -204,13 +181,11 @@ fn werr(e: String) -> WError {
     WError::Other(e)
 }
 
-pub struct Bucket {
-    prefix: String,
-}
+pub struct Bucket(Namespace);
 
 impl Bucket {
     fn key(&self, key: &str) -> Vec<u8> {
-        format!("{}{key}", self.prefix).into_bytes()
+        self.0.key(key)
     }
 }
 
@@ -225,7 +200,7 @@ impl wstore::Guest for Shim {
     type Bucket = Bucket;
 
     fn open(identifier: String) -> Result<wstore::Bucket, WError> {
-        Ok(wstore::Bucket::new(Bucket { prefix: format!("{}{identifier}:", prefix()) }))
+        Ok(wstore::Bucket::new(Bucket(Namespace::open(&identifier))))
     }
 }
 
@@ -250,22 +225,11 @@ impl wstore::GuestBucket for Bucket {
     }
 
     fn list_keys(&self, cursor: Option<String>) -> Result<KeyResponse, WError> {
-        let pattern = format!("{}*", escape_glob(&self.prefix));
-        let cursor = cursor.unwrap_or_else(|| "0".into());
+        let (pattern, cursor) = (self.0.pattern(), cursor.unwrap_or_else(|| "0".into()));
         let reply =
             crate::blocking::call(&[b"SCAN", cursor.as_bytes(), b"MATCH", pattern.as_bytes(), b"COUNT", b"1000"])
                 .map_err(werr)?;
-        let Value::Array(Some(mut parts)) = reply else { return Err(werr("unexpected SCAN reply".into())) };
-        let (Some(Value::Array(Some(batch))), Some(Value::Bulk(Some(next)))) = (parts.pop(), parts.pop()) else {
-            return Err(werr("unexpected SCAN reply".into()));
-        };
-        let keys = batch
-            .into_iter()
-            .filter_map(|k| match k {
-                Value::Bulk(Some(k)) => String::from_utf8(k).ok()?.strip_prefix(&self.prefix).map(str::to_owned),
-                _ => None,
-            })
-            .collect();
+        let (keys, next) = resp::scan_page(reply, self.0.prefix()).map_err(werr)?;
         let next = String::from_utf8_lossy(&next).into_owned();
         Ok(KeyResponse { keys, cursor: (next != "0").then_some(next) })
     }

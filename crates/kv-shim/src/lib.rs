@@ -12,6 +12,35 @@ pub mod resp;
 #[cfg(target_arch = "wasm32")]
 mod blocking;
 
+/// A store's keys in Redis, the same for both interfaces (spin:key-value and wasi:keyvalue, so a
+/// compare-and-swap through one guards what the other reads): `<KRE_REDIS_PREFIX><label>:<key>`.
+pub struct Namespace(String);
+
+impl Namespace {
+    pub fn open(label: &str) -> Namespace {
+        let prefix = std::env::var("KRE_REDIS_PREFIX").unwrap_or_else(|_| "kre:".into());
+        Namespace(format!("{prefix}{label}:"))
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.0
+    }
+
+    pub fn key(&self, key: &str) -> Vec<u8> {
+        format!("{}{key}", self.0).into_bytes()
+    }
+
+    /// The SCAN pattern matching every key of the store.
+    pub fn pattern(&self) -> String {
+        let escaped: String = self
+            .0
+            .chars()
+            .flat_map(|c| if matches!(c, '*' | '?' | '[' | ']' | '\\') { vec!['\\', c] } else { vec![c] })
+            .collect();
+        format!("{escaped}*")
+    }
+}
+
 /// Where Redis listens (`KRE_REDIS_ADDR`).
 pub fn redis_addr() -> Result<std::net::SocketAddr, String> {
     let text = std::env::var("KRE_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into());
@@ -22,3 +51,13 @@ pub fn redis_addr() -> Result<std::net::SocketAddr, String> {
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]
 mod component;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_interfaces_share_one_key_layout_and_scan_pattern() {
+        let ns = super::Namespace(String::from("kre:st[1]:"));
+        assert_eq!(ns.key("consumer/1/g/c"), b"kre:st[1]:consumer/1/g/c".to_vec());
+        assert_eq!(ns.pattern(), "kre:st\\[1\\]:*", "glob characters of the prefix are escaped");
+    }
+}

@@ -48,6 +48,31 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
+/// A reply as a result: Redis errors become `Err`.
+pub fn reply(v: Value) -> Result<Value, String> {
+    match v {
+        Value::Error(e) => Err(format!("Redis: {e}")),
+        v => Ok(v),
+    }
+}
+
+/// One page of a `SCAN … MATCH <prefix>*` reply: the keys under `prefix` (prefix removed) and
+/// the cursor for the next page (`b"0"`: done).
+pub fn scan_page(reply: Value, prefix: &str) -> Result<(Vec<String>, Vec<u8>), String> {
+    let Value::Array(Some(mut parts)) = reply else { return Err("unexpected SCAN reply".into()) };
+    let (Some(Value::Array(Some(batch))), Some(Value::Bulk(Some(next)))) = (parts.pop(), parts.pop()) else {
+        return Err("unexpected SCAN reply".into());
+    };
+    let keys = batch
+        .into_iter()
+        .filter_map(|k| match k {
+            Value::Bulk(Some(k)) => String::from_utf8(k).ok()?.strip_prefix(prefix).map(str::to_owned),
+            _ => None,
+        })
+        .collect();
+    Ok((keys, next))
+}
+
 /// Parses one value from the front of `buf`: `Ok(None)` when more bytes are needed, else the
 /// value and how many bytes it used.
 pub fn parse(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
@@ -120,6 +145,17 @@ fn parse_at(buf: &[u8], at: usize, depth: usize) -> Result<Option<(Value, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_pages_keep_only_the_stores_keys() {
+        let bulk = |s: &str| Value::Bulk(Some(s.as_bytes().to_vec()));
+        let page =
+            Value::Array(Some(vec![bulk("17"), Value::Array(Some(vec![bulk("kre:default:a"), bulk("other:b")]))]));
+        assert_eq!(scan_page(page, "kre:default:"), Ok((vec!["a".to_string()], b"17".to_vec())));
+        assert!(scan_page(Value::Int(1), "p").is_err());
+        assert_eq!(reply(Value::Error("ERR x".into())), Err("Redis: ERR x".into()));
+        assert_eq!(reply(Value::Int(1)), Ok(Value::Int(1)));
+    }
     use proptest::prelude::*;
 
     fn value() -> impl Strategy<Value = Value> {

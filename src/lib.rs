@@ -49,7 +49,7 @@ async fn handle(request: Request) -> impl IntoResponse {
         Err(e) => kre_core::http::Response::error(&e, JSON),
     };
     let mut builder = http::Response::builder().status(response.status);
-    if !response.body.is_empty() || response.stream.is_some() || response.status != 204 {
+    if !response.body.is_empty() || response.stream.is_some() || response.status != http::StatusCode::NO_CONTENT {
         builder = builder.header(http::header::CONTENT_TYPE, response.content_type);
     }
     let body = match response.stream {

@@ -55,7 +55,7 @@ impl<C: Connect, R: Runtime, K: KvStore> Ctx<'_, C, R, K> {
         self.app.config.advertised_base_url.as_deref().unwrap_or(&self.req.origin)
     }
 
-    pub fn json(&self, status: u16, value: &impl serde::Serialize) -> Response {
+    pub fn json(&self, status: http::StatusCode, value: &impl serde::Serialize) -> Response {
         Response::json(status, self.content_type, value)
     }
 

@@ -1,75 +1,254 @@
 //! The one place where failures become HTTP answers: `{"error_code", "message"}` with the
-//! reference's codes (rest-proxy-api-reference §"Errors"; v3 OpenAPI error responses).
+//! reference's codes (rest-proxy-api-reference §"Errors"; v3 OpenAPI error responses; Confluent's
+//! `io.confluent.kafkarest.Errors` for the codes the reference only names).
+//!
+//! Handlers never write a status or a code: they pick an [`ErrorCode`], which carries both. The
+//! same [`ErrorBody`] is the whole-response error and the per-record error of streamed produce
+//! and consume, so the two cannot drift apart.
 
+use http::StatusCode;
 use kafka_protocol::ResponseError;
 use serde::Serialize;
 
 use crate::kafka;
 
+/// Every error this API answers with: the reference's `error_code` and the HTTP status it goes with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// 400: the request cannot be read (broken JSON, a field of the wrong type).
+    BadRequest,
+    /// 400/40002 (v3): the request conflicts with the cluster's state or rules.
+    ConflictWithCluster,
+    /// 400/40035 (v3): the broker does not speak a version this needs.
+    UnsupportedVersion,
+    /// 401/40101: Kafka authentication failed.
+    Unauthenticated,
+    /// 403/40301: Kafka authorization failed.
+    Forbidden,
+    /// 404: no such resource (path, cluster, broker).
+    NotFound,
+    /// 404/40401.
+    TopicNotFound,
+    /// 404/40402.
+    PartitionNotFound,
+    /// 404/40403.
+    ConsumerNotFound,
+    /// 405.
+    MethodNotAllowed,
+    /// 406: no offered content type is acceptable.
+    NotAcceptable,
+    /// 406/40601: the Accept header does not match the consumer's embedded format.
+    ConsumerFormatMismatch,
+    /// 408/40801: Schema Registry lookup or registration failed.
+    SchemaRegistryUnavailable,
+    /// 409: a concurrent request changed the same state first (retry).
+    Conflict,
+    /// 409/40902.
+    ConsumerAlreadyExists,
+    /// 409/40903: subscription and assignment are mutually exclusive (Confluent: illegal state).
+    IllegalState,
+    /// 413.
+    PayloadTooLarge,
+    /// 415.
+    UnsupportedMediaType,
+    /// 422: the request is readable but semantically wrong.
+    Unprocessable,
+    /// 422/42201.
+    KeySchemaMissing,
+    /// 422/42202.
+    ValueSchemaMissing,
+    /// 422/42203: data does not convert to its schema.
+    SchemaConversion,
+    /// 422/42204.
+    InvalidConsumerConfig,
+    /// 422/42205.
+    InvalidSchema,
+    /// 500: a failure of this proxy.
+    Internal,
+    /// 500/50002: Kafka failed and retrying will not help.
+    KafkaError,
+    /// 500/50003: Kafka failed in a way a retry may pass (leader moved, broker unreachable).
+    KafkaRetriable,
+    /// 500/50101: TLS is needed but not configured.
+    NoSslSupport,
+    /// 501: the operation needs Confluent Server.
+    NotImplemented,
+}
+
+impl ErrorCode {
+    pub const fn status(self) -> StatusCode {
+        use ErrorCode as E;
+        match self {
+            E::BadRequest | E::ConflictWithCluster | E::UnsupportedVersion => StatusCode::BAD_REQUEST,
+            E::Unauthenticated => StatusCode::UNAUTHORIZED,
+            E::Forbidden => StatusCode::FORBIDDEN,
+            E::NotFound | E::TopicNotFound | E::PartitionNotFound | E::ConsumerNotFound => StatusCode::NOT_FOUND,
+            E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            E::NotAcceptable | E::ConsumerFormatMismatch => StatusCode::NOT_ACCEPTABLE,
+            E::SchemaRegistryUnavailable => StatusCode::REQUEST_TIMEOUT,
+            E::Conflict | E::ConsumerAlreadyExists | E::IllegalState => StatusCode::CONFLICT,
+            E::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            E::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            E::Unprocessable
+            | E::KeySchemaMissing
+            | E::ValueSchemaMissing
+            | E::SchemaConversion
+            | E::InvalidConsumerConfig
+            | E::InvalidSchema => StatusCode::UNPROCESSABLE_ENTITY,
+            E::Internal | E::KafkaError | E::KafkaRetriable | E::NoSslSupport => StatusCode::INTERNAL_SERVER_ERROR,
+            E::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+        }
+    }
+
+    /// The `error_code` of the body: the status itself where the reference gives no finer code.
+    pub const fn code(self) -> u32 {
+        use ErrorCode as E;
+        match self {
+            E::ConflictWithCluster => 40002,
+            E::UnsupportedVersion => 40035,
+            E::Unauthenticated => 40101,
+            E::Forbidden => 40301,
+            E::TopicNotFound => 40401,
+            E::PartitionNotFound => 40402,
+            E::ConsumerNotFound => 40403,
+            E::ConsumerFormatMismatch => 40601,
+            E::SchemaRegistryUnavailable => 40801,
+            E::ConsumerAlreadyExists => 40902,
+            E::IllegalState => 40903,
+            E::KeySchemaMissing => 42201,
+            E::ValueSchemaMissing => 42202,
+            E::SchemaConversion => 42203,
+            E::InvalidConsumerConfig => 42204,
+            E::InvalidSchema => 42205,
+            E::KafkaError => 50002,
+            E::KafkaRetriable => 50003,
+            E::NoSslSupport => 50101,
+            other => other.status().as_u16() as u32,
+        }
+    }
+}
+
+/// The per-record `error_code` of a v2 produce answer (reference: "1 for non-retriable Kafka
+/// exceptions, 2 for retriable Kafka exceptions").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(into = "u32")]
+pub enum RecordErrorCode {
+    NonRetriable,
+    Retriable,
+}
+
+impl From<RecordErrorCode> for u32 {
+    fn from(c: RecordErrorCode) -> u32 {
+        match c {
+            RecordErrorCode::NonRetriable => 1,
+            RecordErrorCode::Retriable => 2,
+        }
+    }
+}
+
+impl RecordErrorCode {
+    pub fn of(err: &kafka::Error) -> Self {
+        if err.is_retriable() { RecordErrorCode::Retriable } else { RecordErrorCode::NonRetriable }
+    }
+}
+
+/// The `error_code` of a v3 produce report for a delivered record (Confluent writes the status).
+pub const DELIVERED: u32 = 200;
+
+/// The body of every error: a whole response, or one record's report in a streamed answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ApiError {
-    #[serde(skip)]
-    pub status: u16,
+pub struct ErrorBody<'a> {
     pub error_code: u32,
-    pub message: String,
+    pub message: &'a str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    code: ErrorCode,
+    message: String,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code.code())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 impl ApiError {
-    pub fn new(status: u16, error_code: u32, message: impl Into<String>) -> Self {
-        ApiError { status, error_code, message: message.into() }
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into() }
+    }
+    pub fn kind(&self) -> ErrorCode {
+        self.code
+    }
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+    pub fn error_code(&self) -> u32 {
+        self.code.code()
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    pub fn to_body(&self) -> ErrorBody<'_> {
+        ErrorBody { error_code: self.error_code(), message: &self.message }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(400, 400, message)
+        Self::new(ErrorCode::BadRequest, message)
     }
     /// 400/40002: the request conflicts with the cluster's state (v3).
     pub fn conflict_with_cluster(message: impl Into<String>) -> Self {
-        Self::new(400, 40002, message)
+        Self::new(ErrorCode::ConflictWithCluster, message)
     }
     pub fn unprocessable(message: impl Into<String>) -> Self {
-        Self::new(422, 422, message)
+        Self::new(ErrorCode::Unprocessable, message)
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(404, 404, message)
+        Self::new(ErrorCode::NotFound, message)
     }
     pub fn topic_not_found(topic: &str) -> Self {
-        Self::new(404, 40401, format!("Topic '{topic}' not found."))
+        Self::new(ErrorCode::TopicNotFound, format!("Topic '{topic}' not found."))
     }
     pub fn partition_not_found(topic: &str, partition: i32) -> Self {
-        Self::new(404, 40402, format!("Partition {partition} of topic '{topic}' not found."))
+        Self::new(ErrorCode::PartitionNotFound, format!("Partition {partition} of topic '{topic}' not found."))
     }
     pub fn broker_not_found(broker: i32) -> Self {
-        Self::new(404, 404, format!("Broker {broker} not found."))
+        Self::new(ErrorCode::NotFound, format!("Broker {broker} not found."))
     }
     pub fn cluster_not_found(cluster: &str) -> Self {
-        Self::new(404, 404, format!("Cluster '{cluster}' not found."))
+        Self::new(ErrorCode::NotFound, format!("Cluster '{cluster}' not found."))
     }
     pub fn method_not_allowed(method: &str, path: &str) -> Self {
-        Self::new(405, 405, format!("HTTP method {method} is not supported for {path}."))
+        Self::new(ErrorCode::MethodNotAllowed, format!("HTTP method {method} is not supported for {path}."))
     }
     pub fn not_acceptable(accept: &str, offered: &[&str]) -> Self {
         Self::new(
-            406,
-            406,
+            ErrorCode::NotAcceptable,
             format!("None of the accepted types '{accept}' can be served; available: {}.", offered.join(", ")),
         )
     }
     pub fn payload_too_large(limit: usize) -> Self {
-        Self::new(413, 413, format!("Request body larger than the limit of {limit} bytes."))
+        Self::new(ErrorCode::PayloadTooLarge, format!("Request body larger than the limit of {limit} bytes."))
     }
     pub fn unsupported_media_type(got: &str, expected: &[&str]) -> Self {
-        Self::new(415, 415, format!("Content-Type '{got}' is not supported here; use one of: {}.", expected.join(", ")))
+        Self::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("Content-Type '{got}' is not supported here; use one of: {}.", expected.join(", ")),
+        )
     }
     pub fn consumer_not_found(group: &str, instance: &str) -> Self {
-        Self::new(404, 40403, format!("Consumer instance '{instance}' of group '{group}' not found."))
+        Self::new(ErrorCode::ConsumerNotFound, format!("Consumer instance '{instance}' of group '{group}' not found."))
     }
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(500, 500, message)
+        Self::new(ErrorCode::Internal, message)
     }
 
     pub fn body(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_else(|_| b"{\"error_code\":500,\"message\":\"error\"}".to_vec())
+        serde_json::to_vec(&self.to_body()).unwrap_or_else(|_| b"{\"error_code\":500,\"message\":\"error\"}".to_vec())
     }
 }
 
@@ -84,8 +263,8 @@ impl From<crate::state::SaveError> for ApiError {
         match err {
             crate::state::SaveError::Kv(e) => e.into(),
             // Another request for the same instance won: the client retries (never a silent loss).
-            crate::state::SaveError::Conflict => ApiError::new(409, 409, err.to_string()),
-            crate::state::SaveError::Gone => ApiError::new(404, 40403, err.to_string()),
+            crate::state::SaveError::Conflict => ApiError::new(ErrorCode::Conflict, err.to_string()),
+            crate::state::SaveError::Gone => ApiError::new(ErrorCode::ConsumerNotFound, err.to_string()),
         }
     }
 }
@@ -104,28 +283,32 @@ impl From<kafka::Error> for ApiError {
                 ApiError::conflict_with_cluster(format!("Topic '{topic}' already exists."))
             }
             E::UnknownBroker { broker_id } => ApiError::broker_not_found(*broker_id),
-            E::UnsupportedVersion { .. } => ApiError::new(400, 40035, message),
-            _ => match err.kafka_code() {
-                Some(code) => from_kafka_code(code, message),
-                // Transport failures (unreachable, timeout, connection lost) may pass on retry.
-                None if err.is_retriable() => ApiError::new(500, 50003, message),
-                None => ApiError::new(500, 50002, message),
-            },
+            E::UnsupportedVersion { .. } => ApiError::new(ErrorCode::UnsupportedVersion, message),
+            _ => ApiError::new(kafka_error_code(&err), message),
         }
     }
 }
 
-fn from_kafka_code(code: ResponseError, message: String) -> ApiError {
+/// The code of a Kafka failure that has no more specific answer (also the per-record code of
+/// v3 produce reports).
+pub fn kafka_error_code(err: &kafka::Error) -> ErrorCode {
+    match err.kafka_code() {
+        Some(code) => from_kafka_code(code),
+        // Transport failures (unreachable, timeout, connection lost) may pass on retry.
+        None if err.is_retriable() => ErrorCode::KafkaRetriable,
+        None => ErrorCode::KafkaError,
+    }
+}
+
+fn from_kafka_code(code: ResponseError) -> ErrorCode {
     use ResponseError as K;
     match code {
         K::TopicAuthorizationFailed
         | K::GroupAuthorizationFailed
         | K::ClusterAuthorizationFailed
         | K::TransactionalIdAuthorizationFailed
-        | K::DelegationTokenAuthorizationFailed => ApiError::new(403, 40301, message),
-        K::SaslAuthenticationFailed | K::IllegalSaslState | K::UnsupportedSaslMechanism => {
-            ApiError::new(401, 40101, message)
-        }
+        | K::DelegationTokenAuthorizationFailed => ErrorCode::Forbidden,
+        K::SaslAuthenticationFailed | K::IllegalSaslState | K::UnsupportedSaslMechanism => ErrorCode::Unauthenticated,
         K::InvalidTopicException
         | K::InvalidPartitions
         | K::InvalidReplicationFactor
@@ -133,13 +316,12 @@ fn from_kafka_code(code: ResponseError, message: String) -> ApiError {
         | K::InvalidConfig
         | K::InvalidRequest
         | K::PolicyViolation
-        | K::TopicDeletionDisabled => ApiError::conflict_with_cluster(message),
-        K::UnsupportedVersion => ApiError::new(400, 40035, message),
-        c if c.is_retriable() => ApiError::new(500, 50003, message),
-        _ => ApiError::new(500, 50002, message),
+        | K::TopicDeletionDisabled => ErrorCode::ConflictWithCluster,
+        K::UnsupportedVersion => ErrorCode::UnsupportedVersion,
+        c if c.is_retriable() => ErrorCode::KafkaRetriable,
+        _ => ErrorCode::KafkaError,
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,7 +329,7 @@ mod tests {
 
     fn map(e: E) -> (u16, u32) {
         let a = ApiError::from(e);
-        (a.status, a.error_code)
+        (a.status().as_u16(), a.error_code())
     }
 
     #[test]
@@ -170,7 +352,10 @@ mod tests {
         assert_eq!(map(topic(ResponseError::NotLeaderOrFollower)), (500, 50003));
         assert_eq!(map(topic(ResponseError::UnknownServerError)), (500, 50002));
         assert_eq!(map(E::Timeout { what: "x".into(), ms: 5 }), (500, 50003));
-        assert_eq!(map(E::Connect { broker: "b".into(), reason: "refused".into() }), (500, 50003));
+        assert_eq!(
+            map(E::connect("b", std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"))),
+            (500, 50003)
+        );
         assert_eq!(map(E::Resolve { host: "h".into(), reason: "r".into() }), (500, 50002));
         assert_eq!(map(E::Protocol { broker: "b".into(), reason: "r".into() }), (500, 50002));
         assert_eq!(map(E::UnsupportedVersion { broker: "b".into(), api: "Fetch" }), (400, 40035));

@@ -24,7 +24,10 @@ pub fn topic_name(name: &str) -> ApiResult<()> {
 /// A partition id from a path: anything but a non-negative integer names no partition (404/40402).
 pub fn partition_id(topic: &str, text: &str) -> ApiResult<i32> {
     text.parse::<i32>().ok().filter(|p| *p >= 0).ok_or_else(|| {
-        ApiError::new(404, 40402, format!("Partition '{}' of topic '{topic}' not found.", text.escape_default()))
+        ApiError::new(
+            crate::error::ErrorCode::PartitionNotFound,
+            format!("Partition '{}' of topic '{topic}' not found.", text.escape_default()),
+        )
     })
 }
 
@@ -45,17 +48,17 @@ mod tests {
         assert!(topic_name(&"a".repeat(249)).is_ok());
         for bad in ["", ".", "..", "a b", "a/b", "ü", &"a".repeat(250)] {
             let e = topic_name(bad).expect_err(bad);
-            assert_eq!((e.status, e.error_code), (400, 400), "{bad}");
-            assert!(e.message.contains("Invalid topic name"), "{}", e.message);
+            assert_eq!((e.status().as_u16(), e.error_code()), (400, 400), "{bad}");
+            assert!(e.message().contains("Invalid topic name"), "{}", e.message());
         }
     }
 
     #[test]
     fn ids() {
         assert_eq!(partition_id("t", "3").expect("ok"), 3);
-        assert_eq!(partition_id("t", "-1").expect_err("neg").error_code, 40402);
-        assert_eq!(partition_id("t", "x").expect_err("nan").error_code, 40402);
+        assert_eq!(partition_id("t", "-1").expect_err("neg").error_code(), 40402);
+        assert_eq!(partition_id("t", "x").expect_err("nan").error_code(), 40402);
         assert_eq!(broker_id("2").expect("ok"), 2);
-        assert_eq!(broker_id("x").expect_err("nan").status, 404);
+        assert_eq!(broker_id("x").expect_err("nan").status().as_u16(), 404);
     }
 }

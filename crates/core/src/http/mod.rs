@@ -49,7 +49,7 @@ impl Request {
 }
 
 pub struct Response {
-    pub status: u16,
+    pub status: http::StatusCode,
     pub content_type: String,
     pub body: Vec<u8>,
     /// When set, the body is this stream (and `body` is empty).
@@ -68,24 +68,24 @@ impl std::fmt::Debug for Response {
 }
 
 impl Response {
-    pub fn json(status: u16, content_type: &str, value: &impl serde::Serialize) -> Self {
+    pub fn json(status: http::StatusCode, content_type: &str, value: &impl serde::Serialize) -> Self {
         match serde_json::to_vec(value) {
             Ok(body) => Response { status, content_type: content_type.to_owned(), body, stream: None },
             Err(e) => Response::error(&ApiError::internal(format!("cannot encode the response: {e}")), content_type),
         }
     }
 
-    pub fn empty(status: u16, content_type: &str) -> Self {
+    pub fn empty(status: http::StatusCode, content_type: &str) -> Self {
         Response { status, content_type: content_type.to_owned(), body: Vec::new(), stream: None }
     }
 
-    pub fn streaming(status: u16, content_type: &str, stream: ChunkStream) -> Self {
+    pub fn streaming(status: http::StatusCode, content_type: &str, stream: ChunkStream) -> Self {
         Response { status, content_type: content_type.to_owned(), body: Vec::new(), stream: Some(stream) }
     }
 
     /// An error as the reference shows it, in the content type of the API that failed.
     pub fn error(err: &ApiError, content_type: &str) -> Self {
-        Response { status: err.status, content_type: content_type.to_owned(), body: err.body(), stream: None }
+        Response { status: err.status(), content_type: content_type.to_owned(), body: err.body(), stream: None }
     }
 
     /// The whole body, draining a stream if there is one (tests and non-streaming hosts).

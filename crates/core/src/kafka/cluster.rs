@@ -217,15 +217,18 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
         let attempt = deadline.min_with(&self.rt, self.config.connect_timeout_ms);
         let fut = async {
             let addr = resolve(&self.connect, &self.config.host_map, host, port).await?;
-            let stream = self
-                .connect
-                .connect(addr)
-                .await
-                .map_err(|e| Error::Connect { broker: format!("{name} at {addr}"), reason: e.to_string() })?;
+            let stream =
+                self.connect.connect(addr).await.map_err(|e| Error::connect(format!("{name} at {addr}"), e))?;
             Connection::handshake(stream, name.clone(), &self.config.client_id).await
         };
         with_deadline(&self.rt, attempt, fut).await.unwrap_or_else(|| {
-            Err(Error::Connect { broker: name.clone(), reason: format!("no answer within {} ms", attempt.budget_ms()) })
+            Err(Error::connect(
+                name.clone(),
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {} ms", attempt.budget_ms()),
+                ),
+            ))
         })
     }
 }

@@ -114,13 +114,16 @@ impl<S: Stream> Connection<S> {
     async fn fill(&mut self) -> Result<()> {
         let n = self.stream.read_some(&mut self.rbuf).await.map_err(|e| self.io(e))?;
         if n == 0 {
-            return Err(Error::Io { broker: self.broker.clone(), reason: "connection closed by the broker".into() });
+            return Err(Error::io(
+                self.broker.clone(),
+                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed by the broker"),
+            ));
         }
         Ok(())
     }
 
     fn io(&self, e: std::io::Error) -> Error {
-        Error::Io { broker: self.broker.clone(), reason: e.to_string() }
+        Error::io(self.broker.clone(), e)
     }
 }
 

@@ -1,5 +1,8 @@
 //! Errors of the Kafka client, each with the context (broker, topic, partition) that produced it.
 
+use std::io;
+use std::sync::Arc;
+
 use kafka_protocol::ResponseError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -9,17 +12,30 @@ pub enum Error {
     #[error("cannot resolve broker host '{host}': {reason}")]
     Resolve { host: String, reason: String },
 
-    #[error("cannot connect to broker {broker}: {reason}")]
-    Connect { broker: String, reason: String },
+    // I/O causes are kept as sources (shared: results are cloned into caches and reports).
+    #[error("cannot connect to broker {broker}: {source}")]
+    Connect {
+        broker: String,
+        #[source]
+        source: Arc<io::Error>,
+    },
 
-    #[error("connection to broker {broker} failed: {reason}")]
-    Io { broker: String, reason: String },
+    #[error("connection to broker {broker} failed: {source}")]
+    Io {
+        broker: String,
+        #[source]
+        source: Arc<io::Error>,
+    },
 
     #[error("timed out after {ms} ms waiting for {what}")]
     Timeout { what: String, ms: u64 },
 
     #[error("no bootstrap server reachable ({servers}): {last}")]
-    NoBroker { servers: String, last: Box<Error> },
+    NoBroker {
+        servers: String,
+        #[source]
+        last: Box<Error>,
+    },
 
     #[error("broker {broker} supports no version of {api} that this client speaks")]
     UnsupportedVersion { broker: String, api: &'static str },
@@ -48,6 +64,14 @@ fn kafka_message(code: ResponseError, message: &Option<String>, subject: &str) -
 }
 
 impl Error {
+    pub fn connect(broker: impl Into<String>, source: io::Error) -> Self {
+        Error::Connect { broker: broker.into(), source: Arc::new(source) }
+    }
+
+    pub fn io(broker: impl Into<String>, source: io::Error) -> Self {
+        Error::Io { broker: broker.into(), source: Arc::new(source) }
+    }
+
     /// Kafka's own error code, when the broker answered with one.
     pub fn kafka_code(&self) -> Option<ResponseError> {
         match self {

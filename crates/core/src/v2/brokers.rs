@@ -1,5 +1,6 @@
 //! v2 brokers: `GET /brokers`.
 
+use http::StatusCode;
 use serde::Serialize;
 
 use crate::app::Ctx;
@@ -17,5 +18,5 @@ struct BrokerList {
 
 pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let meta = metadata::fetch(ctx.cluster(), metadata::Topics::None, ctx.deadline).await?;
-    Ok(ctx.json(200, &BrokerList { brokers: meta.brokers.iter().map(|b| b.id).collect() }))
+    Ok(ctx.json(StatusCode::OK, &BrokerList { brokers: meta.brokers.iter().map(|b| b.id).collect() }))
 }

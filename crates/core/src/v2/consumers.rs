@@ -4,11 +4,12 @@
 //! the component serves it. Group membership, subscriptions, offsets and records build on this
 //! record (issue: stateless v2 consumers).
 
+use http::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::app::Ctx;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
 use crate::http::negotiate::{JSON, media_type};
 use crate::kafka::transport::Connect;
@@ -18,7 +19,7 @@ use crate::state::{ConsumerInstance, KvStore, consumer_key};
 const FORMATS: &[&str] = &["binary", "json", "avro", "jsonschema", "protobuf"];
 
 fn invalid_config(message: String) -> ApiError {
-    ApiError::new(422, 42204, message)
+    ApiError::new(ErrorCode::InvalidConsumerConfig, message)
 }
 
 /// A group or instance name: used in URLs and keys, so no control characters and a sane length.
@@ -125,11 +126,14 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     };
     // Create-if-absent: of two racing creates of one name, one gets 40902.
     if !crate::state::create_consumer(&ctx.app.kv, &record).await? {
-        return Err(ApiError::new(409, 40902, format!("Consumer instance with the name '{name}' already exists.")));
+        return Err(ApiError::new(
+            ErrorCode::ConsumerAlreadyExists,
+            format!("Consumer instance with the name '{name}' already exists."),
+        ));
     }
     let base_uri =
         format!("{}/consumers/{}/instances/{}", ctx.base_url(), encode_segment(&group), encode_segment(&name));
-    Ok(ctx.json(200, &Created { instance_id: name, base_uri }))
+    Ok(ctx.json(StatusCode::OK, &Created { instance_id: name, base_uri }))
 }
 
 /// Percent-encodes a path segment (names may hold any printable character).
@@ -205,7 +209,7 @@ fn partitions_of(body: &Value, field: &str) -> ApiResult<Vec<TopicPartition>> {
 }
 
 fn mutually_exclusive() -> ApiError {
-    ApiError::new(409, 40903, "Subscription to topics, partitions and pattern are mutually exclusive.")
+    ApiError::new(ErrorCode::IllegalState, "Subscription to topics, partitions and pattern are mutually exclusive.")
 }
 
 pub async fn subscribe<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -241,7 +245,7 @@ pub async fn subscribe<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K
     }
     rec.subscription = Some(subscription);
     save(ctx, &mut rec).await?;
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 pub async fn subscription<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -256,7 +260,7 @@ pub async fn subscription<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R
         }
         None => vec![],
     };
-    Ok(ctx.json(200, &serde_json::json!({ "topics": topics })))
+    Ok(ctx.json(StatusCode::OK, &serde_json::json!({ "topics": topics })))
 }
 
 /// Leaves the group at once (KIP-848: a heartbeat with epoch -1; classic: LeaveGroup), so the
@@ -307,7 +311,7 @@ pub async fn unsubscribe<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R,
     rec.member = None;
     rec.positions.clear();
     save(ctx, &mut rec).await?;
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 pub async fn delete_instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -315,7 +319,7 @@ pub async fn delete_instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C
     leave(ctx, &rec).await;
     ctx.app.readahead.forget(&consumer_key(&rec.group, &rec.name));
     ctx.app.kv.delete(&consumer_key(&rec.group, &rec.name)).await?;
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 pub async fn assign<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -329,14 +333,14 @@ pub async fn assign<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     rec.assignment.dedup();
     rec.positions.retain(|p| rec.assignment.iter().any(|a| a.topic == p.topic && a.partition == p.partition));
     save(ctx, &mut rec).await?;
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 pub async fn assignments<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let rec = instance(ctx).await?;
     let parts: Vec<Value> =
         rec.partitions().iter().map(|p| serde_json::json!({"topic": p.topic, "partition": p.partition})).collect();
-    Ok(ctx.json(200, &serde_json::json!({ "partitions": parts })))
+    Ok(ctx.json(StatusCode::OK, &serde_json::json!({ "partitions": parts })))
 }
 
 /// Offsets of `parts` at `timestamp` (EARLIEST / LATEST / a time), topic by topic.
@@ -409,7 +413,7 @@ pub async fn seek<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
         rec.set_position(&tp.topic, tp.partition, offset);
     }
     save(ctx, &mut rec).await?;
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 pub async fn seek_to<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, end: bool) -> ApiResult<Response> {
@@ -421,7 +425,7 @@ pub async fn seek_to<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>,
         rec.set_position(&tp.topic, tp.partition, offset);
     }
     save(ctx, &mut rec).await?;
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 /// The group's coordinator, from the instance cache or FindCoordinator.
@@ -467,7 +471,7 @@ pub async fn commit<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
         let coordinator = coordinator_of(ctx, &rec.group).await?;
         consumer::commit(ctx.cluster(), coordinator, &rec.group, member_of(&rec), &offsets, ctx.deadline).await?;
     }
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 pub async fn committed<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -482,7 +486,7 @@ pub async fn committed<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K
             serde_json::json!({"topic": p.topic, "partition": p.partition, "offset": offset, "metadata": ""})
         })
         .collect();
-    Ok(ctx.json(200, &serde_json::json!({ "offsets": offsets })))
+    Ok(ctx.json(StatusCode::OK, &serde_json::json!({ "offsets": offsets })))
 }
 
 /// Joins or renews the group membership within `budget_ms`, returning the partitions to read.
@@ -678,7 +682,10 @@ async fn renew_classic_once<C: Connect, R: Runtime, K: KvStore>(
         Subscription::Topics(t) => t.clone(),
         Subscription::Pattern(p) => {
             let re = regex_lite::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
-                ApiError::new(422, 42204, format!("topic_pattern is not a valid regular expression: {e}"))
+                ApiError::new(
+                    ErrorCode::InvalidConsumerConfig,
+                    format!("topic_pattern is not a valid regular expression: {e}"),
+                )
             })?;
             meta.topics.iter().filter(|t| !t.is_internal && re.is_match(&t.name)).map(|t| t.name.clone()).collect()
         }
@@ -765,8 +772,7 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
         });
         if !ok {
             return Err(ApiError::new(
-                406,
-                40601,
+                ErrorCode::ConsumerFormatMismatch,
                 format!(
                     "Consumer format does not match the embedded format requested by the Accept header (this consumer's format is {}: {media}).",
                     rec.format
@@ -776,8 +782,7 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
     }
     if !matches!(rec.format.as_str(), "binary" | "json") {
         return Err(ApiError::new(
-            406,
-            40601,
+            ErrorCode::ConsumerFormatMismatch,
             format!("The {} format needs Schema Registry, which this proxy does not support yet.", rec.format),
         ));
     }
@@ -830,8 +835,7 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
             }
             if rec.auto_offset_reset == "none" && !reset.is_empty() {
                 return Err(ApiError::new(
-                    404,
-                    40402,
+                    ErrorCode::PartitionNotFound,
                     format!("No committed offset for {} partition(s) and auto.offset.reset is none.", reset.len()),
                 ));
             }
@@ -921,7 +925,7 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
         write_record(&mut body, &rec.format, r);
     }
     body.push(b']');
-    Ok(Response { status: 200, content_type: media, body, stream: None })
+    Ok(Response { status: StatusCode::OK, content_type: media, body, stream: None })
 }
 
 /// Where `rec` reads `parts` from, sorted (the read-ahead cache compares them exactly).

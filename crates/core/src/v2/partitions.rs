@@ -1,5 +1,6 @@
 //! v2 partitions: `GET /topics/{t}/partitions`, `…/partitions/{p}`, `…/partitions/{p}/offsets`.
 
+use http::StatusCode;
 use serde::Serialize;
 
 use super::PartitionView;
@@ -17,7 +18,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     validate::topic_name(name)?;
     let topic = metadata::topic(ctx.cluster(), name, ctx.deadline).await?;
     let view: Vec<PartitionView> = topic.partitions.iter().map(PartitionView::from).collect();
-    Ok(ctx.json(200, &view))
+    Ok(ctx.json(StatusCode::OK, &view))
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -26,7 +27,7 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
     let id = validate::partition_id(name, ctx.param(1))?;
     let topic = metadata::topic(ctx.cluster(), name, ctx.deadline).await?;
     let partition = topic.partition(id).ok_or_else(|| ApiError::partition_not_found(name, id))?;
-    Ok(ctx.json(200, &PartitionView::from(partition)))
+    Ok(ctx.json(StatusCode::OK, &PartitionView::from(partition)))
 }
 
 #[derive(Serialize)]
@@ -44,5 +45,5 @@ pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>)
         return Err(ApiError::partition_not_found(name, id));
     }
     let (beginning_offset, end_offset) = offsets::bounds(ctx.cluster(), &topic, id, ctx.deadline).await?;
-    Ok(ctx.json(200, &OffsetsView { beginning_offset, end_offset }))
+    Ok(ctx.json(StatusCode::OK, &OffsetsView { beginning_offset, end_offset }))
 }

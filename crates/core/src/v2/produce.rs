@@ -2,6 +2,7 @@
 //! embedded formats (and the less specific types, binary assumed). Record headers are accepted as
 //! an extension: `headers: [{"name", "value" (base64)}]` (kafka-rest #523).
 
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -49,7 +50,7 @@ struct V2Header {
 struct OffsetView {
     partition: Option<i32>,
     offset: Option<i64>,
-    error_code: Option<u32>,
+    error_code: Option<crate::error::RecordErrorCode>,
     error: Option<String>,
 }
 
@@ -152,11 +153,10 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
             Err(e) => OffsetView {
                 partition: None,
                 offset: None,
-                // The reference's per-record codes: 2 retriable, 1 not.
-                error_code: Some(if e.is_retriable() { 2 } else { 1 }),
+                error_code: Some(crate::error::RecordErrorCode::of(&e)),
                 error: Some(e.to_string()),
             },
         })
         .collect();
-    Ok(ctx.json(200, &ProduceResponse { key_schema_id: None, value_schema_id: None, offsets }))
+    Ok(ctx.json(StatusCode::OK, &ProduceResponse { key_schema_id: None, value_schema_id: None, offsets }))
 }

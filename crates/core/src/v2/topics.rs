@@ -1,5 +1,6 @@
 //! v2 topics: `GET /topics`, `GET /topics/{topic}`.
 
+use http::StatusCode;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -18,7 +19,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let meta = metadata::fetch(ctx.cluster(), metadata::Topics::All, ctx.deadline).await?;
     // Like the Java AdminClient's listTopics() that Confluent's v2 uses: internal topics are not listed.
     let names: Vec<&str> = meta.topics.iter().filter(|t| !t.is_internal).map(|t| t.name.as_str()).collect();
-    Ok(ctx.json(200, &names))
+    Ok(ctx.json(StatusCode::OK, &names))
 }
 
 #[derive(Serialize)]
@@ -43,7 +44,7 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
         .map(|c| (c.name, if c.sensitive { None } else { c.value }))
         .collect();
     Ok(ctx.json(
-        200,
+        StatusCode::OK,
         &TopicView {
             name: &topic.name,
             configs,

@@ -1,6 +1,7 @@
 //! v3 ACLs (KIP-140): list with filters (query), create one, create a batch, delete by filter
 //! (answering with what was deleted).
 
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -91,7 +92,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let found = acls::describe(ctx.cluster(), &filter, ctx.deadline).await?;
     let links = Links::new(ctx, &cluster_id);
     let self_url = links.url(&format!("/acls{}", ctx.req.query.as_ref().map(|q| format!("?{q}")).unwrap_or_default()));
-    Ok(ctx.json(200, &list_body(&links, self_url, &found)))
+    Ok(ctx.json(StatusCode::OK, &list_body(&links, self_url, &found)))
 }
 
 pub async fn delete<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -103,7 +104,7 @@ pub async fn delete<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     let deleted = acls::delete(ctx.cluster(), &filter, ctx.deadline).await?;
     let links = Links::new(ctx, &cluster_id);
     let self_url = links.url(&format!("/acls{}", ctx.req.query.as_ref().map(|q| format!("?{q}")).unwrap_or_default()));
-    Ok(ctx.json(200, &list_body(&links, self_url, &deleted)))
+    Ok(ctx.json(StatusCode::OK, &list_body(&links, self_url, &deleted)))
 }
 
 #[derive(Deserialize)]
@@ -152,7 +153,7 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     let acl = to_acl(body, "")?;
     ctx.check_cluster().await?;
     acls::create(ctx.cluster(), &[acl], ctx.deadline).await?;
-    Ok(Response::empty(201, ctx.content_type))
+    Ok(Response::empty(StatusCode::CREATED, ctx.content_type))
 }
 
 #[derive(Deserialize)]
@@ -174,5 +175,5 @@ pub async fn create_batch<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R
         .collect::<ApiResult<Vec<_>>>()?;
     ctx.check_cluster().await?;
     acls::create(ctx.cluster(), &acls, ctx.deadline).await?;
-    Ok(Response::empty(201, ctx.content_type))
+    Ok(Response::empty(StatusCode::CREATED, ctx.content_type))
 }

@@ -1,5 +1,6 @@
 //! v3 brokers: `GET /v3/clusters/{c}/brokers`, `GET …/brokers/{broker_id}` (DescribeCluster).
 
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Links, collection, resource};
@@ -43,7 +44,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let meta = described(ctx).await?;
     let links = Links::new(ctx, &meta.cluster_id);
     let data = meta.brokers.iter().map(|b| broker_view(&links, b)).collect();
-    Ok(ctx.json(200, &collection("KafkaBrokerList", links.url("/brokers"), data)))
+    Ok(ctx.json(StatusCode::OK, &collection("KafkaBrokerList", links.url("/brokers"), data)))
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -51,7 +52,7 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
     let meta = described(ctx).await?;
     let links = Links::new(ctx, &meta.cluster_id);
     let broker = meta.brokers.iter().find(|b| b.id == id).ok_or_else(|| ApiError::broker_not_found(id))?;
-    Ok(ctx.json(200, &broker_view(&links, broker)))
+    Ok(ctx.json(StatusCode::OK, &broker_view(&links, broker)))
 }
 
 /// `POST …/brokers/{id}:unregister`: removes a stopped broker's registration (KRaft).
@@ -59,14 +60,13 @@ pub async fn unregister<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, 
     let id = validate::broker_id(ctx.param(1))?;
     ctx.check_cluster().await?;
     crate::kafka::ops::brokers::unregister(ctx.cluster(), id, ctx.deadline).await?;
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 /// The families only Confluent Server implements: a clear answer instead of a bare 404.
 pub async fn confluent_only<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     Err(ApiError::new(
-        501,
-        501,
+        crate::error::ErrorCode::NotImplemented,
         format!(
             "{} {} needs Confluent Server (cluster linking, Self-Balancing, broker tasks, replica exclusions or replica \
              status); this cluster runs Apache Kafka.",

@@ -1,5 +1,6 @@
 //! v3 clusters: `GET /v3/clusters`, `GET /v3/clusters/{cluster_id}` (DescribeCluster).
 
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Links, collection, resource};
@@ -38,7 +39,10 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     ctx.app.remember_cluster_id(&meta.cluster_id);
     let links = Links::new(ctx, &meta.cluster_id);
     let self_url = format!("{}/v3/clusters", ctx.base_url());
-    Ok(ctx.json(200, &collection("KafkaClusterList", self_url, vec![cluster_view(&links, meta.controller_id)])))
+    Ok(ctx.json(
+        StatusCode::OK,
+        &collection("KafkaClusterList", self_url, vec![cluster_view(&links, meta.controller_id)]),
+    ))
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -47,5 +51,5 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
     if ctx.param(0) != meta.cluster_id {
         return Err(ApiError::cluster_not_found(ctx.param(0)));
     }
-    Ok(ctx.json(200, &cluster_view(&Links::new(ctx, &meta.cluster_id), meta.controller_id)))
+    Ok(ctx.json(StatusCode::OK, &cluster_view(&Links::new(ctx, &meta.cluster_id), meta.controller_id)))
 }

@@ -3,6 +3,7 @@
 //! (`/brokers/-/configs`), a topic's (`/topics/{t}/configs`) and every topic's (`/topics/-/configs`);
 //! list, one, PUT (SET), DELETE (back to the default) and `:alter` (SET/DELETE, validate_only).
 
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -109,7 +110,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, ki
     let links = Links::new(ctx, &cluster_id);
     let data =
         described.iter().flat_map(|(_, entries)| entries.iter().map(|e| config_view(&links, scope, e))).collect();
-    Ok(ctx.json(200, &collection(&format!("{}List", scope.kind()), links.url(&scope.base()), data)))
+    Ok(ctx.json(StatusCode::OK, &collection(&format!("{}List", scope.kind()), links.url(&scope.base()), data)))
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kind: char) -> ApiResult<Response> {
@@ -122,7 +123,7 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kin
         .flat_map(|(_, e)| e.iter())
         .find(|e| e.name == name)
         .ok_or_else(|| ApiError::not_found(format!("Config '{name}' not found.")))?;
-    Ok(ctx.json(200, &config_view(&Links::new(ctx, &cluster_id), scope, entry)))
+    Ok(ctx.json(StatusCode::OK, &config_view(&Links::new(ctx, &cluster_id), scope, entry)))
 }
 
 #[derive(Deserialize)]
@@ -136,14 +137,14 @@ pub async fn update<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, 
     let name = name_param(ctx, kind).to_owned();
     let value = body.value.ok_or_else(|| ApiError::bad_request("value is required."))?;
     configs::alter(ctx.cluster(), &scope.resource(), &[(name, AlterOp::Set, Some(value))], false, ctx.deadline).await?;
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 pub async fn delete<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kind: char) -> ApiResult<Response> {
     let (_, scope) = scope_of(ctx, kind).await?;
     let name = name_param(ctx, kind).to_owned();
     configs::alter(ctx.cluster(), &scope.resource(), &[(name, AlterOp::Delete, None)], false, ctx.deadline).await?;
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 #[derive(Deserialize)]
@@ -183,7 +184,7 @@ pub async fn alter<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, k
         return Err(ApiError::bad_request("data may not be empty."));
     }
     configs::alter(ctx.cluster(), &scope.resource(), &changes, body.validate_only, ctx.deadline).await?;
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 /// `/brokers/-/configs` and `/topics/-/configs`: every broker's or topic's configs.
@@ -198,7 +199,7 @@ pub async fn list_all<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>
                 data.extend(entries.iter().map(|e| config_view(&links, Scope::Topic(&r.name), e)));
             }
         }
-        return Ok(ctx.json(200, &collection("KafkaTopicConfigList", links.url("/topics/-/configs"), data)));
+        return Ok(ctx.json(StatusCode::OK, &collection("KafkaTopicConfigList", links.url("/topics/-/configs"), data)));
     }
     // One DescribeConfigs per broker (each answers for itself), all at once.
     let calls = meta.brokers.iter().map(|b| {
@@ -210,5 +211,5 @@ pub async fn list_all<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>
             data.extend(entries.iter().map(|e| config_view(&links, Scope::Broker(id), e)));
         }
     }
-    Ok(ctx.json(200, &collection("KafkaBrokerConfigList", links.url("/brokers/-/configs"), data)))
+    Ok(ctx.json(StatusCode::OK, &collection("KafkaBrokerConfigList", links.url("/brokers/-/configs"), data)))
 }

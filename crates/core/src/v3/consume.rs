@@ -10,6 +10,7 @@
 //! Records use the v3 produce shapes: `key`/`value` as `{"type": "BINARY", "data": <base64>}`,
 //! `headers` as `[{"name", "value" (base64)}]`, `timestamp` as RFC 3339.
 
+use http::StatusCode;
 use std::rc::Rc;
 
 use base64::Engine;
@@ -101,7 +102,7 @@ pub async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C,
         next = r.offset + 1;
         out.push(record_json(r));
     }
-    Ok(ctx.json(200, &json!({ "records": out, "next_offset": next })))
+    Ok(ctx.json(StatusCode::OK, &json!({ "records": out, "next_offset": next })))
 }
 
 pub async fn follow<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
@@ -138,7 +139,7 @@ pub async fn follow<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'st
     let wait = number(ctx, "timeout")?.unwrap_or(1000).clamp(10, 30_000) as i32;
     let (tx, rx) = mpsc::channel::<Vec<u8>>(16);
     let driver = stream_records(ctx.app.clone(), name, positions, wait, tx);
-    Ok(Response::streaming(200, ctx.content_type, Box::pin(Driven::new(driver, rx))))
+    Ok(Response::streaming(StatusCode::OK, ctx.content_type, Box::pin(Driven::new(driver, rx))))
 }
 
 /// Follows the partitions until the client goes away: each round one Fetch per leader, the
@@ -188,7 +189,7 @@ async fn stream_records<C: Connect, R: Runtime, K: KvStore>(
 }
 
 fn error_line(e: ApiError) -> Vec<u8> {
-    let mut v = serde_json::to_vec(&json!({"error_code": e.error_code, "message": e.message})).unwrap_or_default();
+    let mut v = serde_json::to_vec(&e.to_body()).unwrap_or_default();
     v.push(b'\n');
     v
 }

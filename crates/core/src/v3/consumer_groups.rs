@@ -1,6 +1,7 @@
 //! v3 consumer groups, classic and KIP-848: groups, their consumers and assignments, and lags
 //! (committed offsets from OffsetFetch against log-end offsets from ListOffsets).
 
+use http::StatusCode;
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
@@ -98,12 +99,12 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let described = groups::describe(ctx.cluster(), &ids, ctx.deadline).await?;
     let links = Links::new(ctx, &cluster_id);
     let data = described.iter().flatten().map(|g| group_view(&links, g)).collect();
-    Ok(ctx.json(200, &collection("KafkaConsumerGroupList", links.url("/consumer-groups"), data)))
+    Ok(ctx.json(StatusCode::OK, &collection("KafkaConsumerGroupList", links.url("/consumer-groups"), data)))
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let (cluster_id, g) = one_group(ctx).await?;
-    Ok(ctx.json(200, &group_view(&Links::new(ctx, &cluster_id), &g)))
+    Ok(ctx.json(StatusCode::OK, &group_view(&Links::new(ctx, &cluster_id), &g)))
 }
 
 pub async fn consumers<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -112,14 +113,16 @@ pub async fn consumers<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K
     let mut members: Vec<&Member> = g.members.iter().collect();
     members.sort_by(|a, b| a.member_id.cmp(&b.member_id));
     let data = members.iter().map(|m| consumer_view(&links, &g, m)).collect();
-    Ok(ctx
-        .json(200, &collection("KafkaConsumerList", links.url(&format!("/consumer-groups/{}/consumers", g.id)), data)))
+    Ok(ctx.json(
+        StatusCode::OK,
+        &collection("KafkaConsumerList", links.url(&format!("/consumer-groups/{}/consumers", g.id)), data),
+    ))
 }
 
 pub async fn consumer<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let (cluster_id, g) = one_group(ctx).await?;
     let m = member(&g, ctx.param(2))?;
-    Ok(ctx.json(200, &consumer_view(&Links::new(ctx, &cluster_id), &g, m)))
+    Ok(ctx.json(StatusCode::OK, &consumer_view(&Links::new(ctx, &cluster_id), &g, m)))
 }
 
 pub async fn assignments<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -128,7 +131,7 @@ pub async fn assignments<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R,
     let links = Links::new(ctx, &cluster_id);
     let data = m.assignment.iter().map(|(t, p)| assignment_view(&links, &g, m, t, *p)).collect();
     let self_url = links.url(&format!("/consumer-groups/{}/consumers/{}/assignments", g.id, m.member_id));
-    Ok(ctx.json(200, &collection("KafkaConsumerAssignmentList", self_url, data)))
+    Ok(ctx.json(StatusCode::OK, &collection("KafkaConsumerAssignmentList", self_url, data)))
 }
 
 pub async fn assignment<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -141,7 +144,7 @@ pub async fn assignment<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, 
             m.member_id
         ))
     })?;
-    Ok(ctx.json(200, &assignment_view(&Links::new(ctx, &cluster_id), &g, m, &found.0, found.1)))
+    Ok(ctx.json(StatusCode::OK, &assignment_view(&Links::new(ctx, &cluster_id), &g, m, &found.0, found.1)))
 }
 
 /// One partition's lag: who owns it, where the group is, where the log ends.
@@ -218,7 +221,10 @@ pub async fn lags<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let rows = lags_of(ctx, &g).await?;
     let links = Links::new(ctx, &cluster_id);
     let data = rows.iter().map(|r| lag_view(&links, &g, r)).collect();
-    Ok(ctx.json(200, &collection("KafkaConsumerLagList", links.url(&format!("/consumer-groups/{}/lags", g.id)), data)))
+    Ok(ctx.json(
+        StatusCode::OK,
+        &collection("KafkaConsumerLagList", links.url(&format!("/consumer-groups/{}/lags", g.id)), data),
+    ))
 }
 
 pub async fn lag<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -231,7 +237,7 @@ pub async fn lag<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
             g.id
         ))
     })?;
-    Ok(ctx.json(200, &lag_view(&Links::new(ctx, &cluster_id), &g, row)))
+    Ok(ctx.json(StatusCode::OK, &lag_view(&Links::new(ctx, &cluster_id), &g, row)))
 }
 
 pub async fn lag_summary<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -260,5 +266,5 @@ pub async fn lag_summary<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R,
             "max_lag_partition": max.map(|r| links.related(&format!("/topics/{}/partitions/{}", r.topic, r.partition))),
         }),
     );
-    Ok(ctx.json(200, &v))
+    Ok(ctx.json(StatusCode::OK, &v))
 }

@@ -1,5 +1,6 @@
 //! v3 partitions: `GET /v3/clusters/{c}/topics/{t}/partitions` and `…/partitions/{partition_id}`.
 
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::topics::checked_topic;
@@ -40,7 +41,10 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let (cluster_id, topic) = checked_topic(ctx, ctx.param(1)).await?;
     let links = Links::new(ctx, &cluster_id);
     let data = topic.partitions.iter().map(|p| partition_view(&links, &topic.name, p)).collect();
-    Ok(ctx.json(200, &collection("KafkaPartitionList", links.url(&format!("/topics/{}/partitions", topic.name)), data)))
+    Ok(ctx.json(
+        StatusCode::OK,
+        &collection("KafkaPartitionList", links.url(&format!("/topics/{}/partitions", topic.name)), data),
+    ))
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -49,7 +53,7 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
     let id = validate::partition_id(name, ctx.param(2))?;
     let (cluster_id, topic) = checked_topic(ctx, name).await?;
     let p = topic.partition(id).ok_or_else(|| ApiError::partition_not_found(name, id))?;
-    Ok(ctx.json(200, &partition_view(&Links::new(ctx, &cluster_id), name, p)))
+    Ok(ctx.json(StatusCode::OK, &partition_view(&Links::new(ctx, &cluster_id), name, p)))
 }
 
 /// `GET …/partitions/{p}/offset`: the earliest and latest offsets (ListOffsets, both at once).
@@ -73,7 +77,7 @@ pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>)
     let links = Links::new(ctx, &cluster_id);
     let base = format!("/topics/{name}/partitions/{id}/offset");
     Ok(ctx.json(
-        200,
+        StatusCode::OK,
         &resource(
             "KafkaPartitionWithOffsets",
             links.url(&base),

@@ -1,5 +1,6 @@
 //! v3 reassignments in progress (ListPartitionReassignments): all, a topic's, one partition's.
 
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Links, collection, resource};
@@ -34,7 +35,10 @@ pub async fn all<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
     let list = reassignments::list(ctx.cluster(), None, ctx.deadline).await?;
     let links = Links::new(ctx, &cluster_id);
     let data = list.iter().map(|r| view(&links, r)).collect();
-    Ok(ctx.json(200, &collection("KafkaReassignmentList", links.url("/topics/-/partitions/-/reassignment"), data)))
+    Ok(ctx.json(
+        StatusCode::OK,
+        &collection("KafkaReassignmentList", links.url("/topics/-/partitions/-/reassignment"), data),
+    ))
 }
 
 pub async fn of_topic<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -44,7 +48,7 @@ pub async fn of_topic<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>
     let links = Links::new(ctx, &cluster_id);
     let data = list.iter().map(|r| view(&links, r)).collect();
     let self_url = links.url(&format!("/topics/{}/partitions/-/reassignment", topic.name));
-    Ok(ctx.json(200, &collection("KafkaReassignmentList", self_url, data)))
+    Ok(ctx.json(StatusCode::OK, &collection("KafkaReassignmentList", self_url, data)))
 }
 
 pub async fn of_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -60,5 +64,5 @@ pub async fn of_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R
         .iter()
         .find(|r| r.partition == id)
         .ok_or_else(|| ApiError::not_found(format!("No reassignment in progress for partition {id} of '{name}'.")))?;
-    Ok(ctx.json(200, &view(&Links::new(ctx, &cluster_id), r)))
+    Ok(ctx.json(StatusCode::OK, &view(&Links::new(ctx, &cluster_id), r)))
 }

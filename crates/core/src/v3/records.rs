@@ -7,6 +7,7 @@
 //! own error report and the stream continues, and memory stays bounded (a bounded queue between
 //! reading and writing, and a per-record size limit).
 
+use http::StatusCode;
 use std::rc::Rc;
 
 use futures::channel::mpsc;
@@ -15,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::{App, Ctx};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::formats::{self, Format};
 use crate::http::json_stream::{Item, Splitter};
 use crate::http::negotiate::{JSON, media_type};
@@ -160,7 +161,10 @@ fn parse_item(item: Item) -> Result<Parsed, ApiError> {
     let bytes = match item {
         Item::Value(b) => b,
         Item::TooLarge(n) => {
-            return Err(ApiError::new(413, 413, format!("The record is {n} bytes, more than the limit.")));
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("The record is {n} bytes, more than the limit."),
+            ));
         }
     };
     let r: V3Record = serde_json::from_slice(&bytes)
@@ -186,7 +190,7 @@ impl Report {
             Report::Delivered { delivery, key, value } => {
                 Value::Object(success(cluster_id, topic, delivery, key, value))
             }
-            Report::Failed(e) => json!({ "error_code": e.error_code, "message": e.message }),
+            Report::Failed(e) => serde_json::to_value(e.to_body()).unwrap_or(Value::Null),
         }
     }
 
@@ -197,7 +201,8 @@ impl Report {
             Report::Delivered { delivery: d, key, value } => {
                 let _ = writeln!(
                     out,
-                    "{{\"error_code\":200,\"cluster_id\":{},\"topic_name\":{},\"partition_id\":{},\"offset\":{},\"timestamp\":\"{}\",\"key\":{},\"value\":{}}}",
+                    "{{\"error_code\":{},\"cluster_id\":{},\"topic_name\":{},\"partition_id\":{},\"offset\":{},\"timestamp\":\"{}\",\"key\":{},\"value\":{}}}",
+                    crate::error::DELIVERED,
                     json_str(cluster_id),
                     json_str(topic),
                     d.partition,
@@ -208,7 +213,7 @@ impl Report {
                 );
             }
             Report::Failed(e) => {
-                let _ = serde_json::to_writer(&mut *out, &json!({ "error_code": e.error_code, "message": e.message }));
+                let _ = serde_json::to_writer(&mut *out, &e.to_body());
                 out.push(b'\n');
             }
         }
@@ -234,7 +239,7 @@ fn success(
     value: &DataMeta,
 ) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
-    m.insert("error_code".into(), json!(200));
+    m.insert("error_code".into(), json!(crate::error::DELIVERED));
     m.insert("cluster_id".into(), json!(cluster_id));
     m.insert("topic_name".into(), json!(topic));
     m.insert("partition_id".into(), json!(d.partition));
@@ -288,7 +293,7 @@ pub async fn produce<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
     }
     let (tx, rx) = mpsc::channel::<Vec<u8>>(64);
     let driver = drive(ctx.app.clone(), cluster_id, topic, input, splitter, first, ended, tx);
-    Ok(Response::streaming(200, ctx.content_type, Box::pin(Driven::new(driver, rx))))
+    Ok(Response::streaming(StatusCode::OK, ctx.content_type, Box::pin(Driven::new(driver, rx))))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -435,7 +440,7 @@ pub async fn produce_batch<C: Connect + 'static, R: Runtime + 'static, K: KvStor
     let reports = write_batch(ctx.app, &topic, parsed).await;
     let (mut successes, mut failures) = (Vec::new(), Vec::new());
     for (id, report) in ids.into_iter().zip(reports.iter().map(|r| r.to_json(&cluster_id, &topic))) {
-        let ok = report["error_code"] == 200;
+        let ok = report["error_code"] == crate::error::DELIVERED;
         let mut entry = serde_json::Map::new();
         entry.insert("id".into(), json!(id));
         if let Value::Object(m) = report {
@@ -444,7 +449,7 @@ pub async fn produce_batch<C: Connect + 'static, R: Runtime + 'static, K: KvStor
         if ok { successes.push(Value::Object(entry)) } else { failures.push(Value::Object(entry)) }
     }
     // The OpenAPI document answers records:batch with 207 Multi-Status whatever the outcome.
-    Ok(ctx.json(207, &json!({ "successes": successes, "failures": failures })))
+    Ok(ctx.json(StatusCode::MULTI_STATUS, &json!({ "successes": successes, "failures": failures })))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! v3 replicas (from Metadata): a partition's replicas, one replica, a broker's partition replicas.
 
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::topics::checked_topic;
@@ -47,7 +48,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let links = Links::new(ctx, &cluster_id);
     let data = p.replicas.iter().map(|&b| replica_view(&links, &topic, &p, b)).collect();
     let self_url = links.url(&format!("/topics/{topic}/partitions/{}/replicas", p.id));
-    Ok(ctx.json(200, &collection("KafkaReplicaList", self_url, data)))
+    Ok(ctx.json(StatusCode::OK, &collection("KafkaReplicaList", self_url, data)))
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -59,7 +60,7 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
             p.id
         )));
     }
-    Ok(ctx.json(200, &replica_view(&Links::new(ctx, &cluster_id), &topic, &p, broker)))
+    Ok(ctx.json(StatusCode::OK, &replica_view(&Links::new(ctx, &cluster_id), &topic, &p, broker)))
 }
 
 /// Every partition replica a broker holds.
@@ -80,6 +81,8 @@ pub async fn of_broker<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K
                 .map(|p| replica_view(&links, &t.name, p, broker))
         })
         .collect();
-    Ok(ctx
-        .json(200, &collection("KafkaReplicaList", links.url(&format!("/brokers/{broker}/partition-replicas")), data)))
+    Ok(ctx.json(
+        StatusCode::OK,
+        &collection("KafkaReplicaList", links.url(&format!("/brokers/{broker}/partition-replicas")), data),
+    ))
 }

@@ -1,6 +1,7 @@
 //! v3 topics: list, get, create (CreateTopics), delete (DeleteTopics), PATCH partitions_count
 //! (CreatePartitions) under `/v3/clusters/{cluster_id}/topics`.
 
+use http::StatusCode;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -44,7 +45,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let meta = checked_metadata(ctx, Topics::All).await?;
     let links = Links::new(ctx, &meta.cluster_id);
     let data = meta.topics.iter().map(|t| view_of(&links, t)).collect();
-    Ok(ctx.json(200, &collection("KafkaTopicList", links.url("/topics"), data)))
+    Ok(ctx.json(StatusCode::OK, &collection("KafkaTopicList", links.url("/topics"), data)))
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -53,7 +54,7 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
     let names = [name.clone()];
     let meta = checked_metadata(ctx, Topics::Named(&names)).await?;
     let topic = meta.topic(&name).ok_or_else(|| ApiError::topic_not_found(&name))?;
-    Ok(ctx.json(200, &view_of(&Links::new(ctx, &meta.cluster_id), topic)))
+    Ok(ctx.json(StatusCode::OK, &view_of(&Links::new(ctx, &meta.cluster_id), topic)))
 }
 
 #[derive(Deserialize)]
@@ -110,7 +111,7 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     } else {
         body.replication_factor.map(i64::from).unwrap_or(-1)
     };
-    let status = if body.validate_only { 200 } else { 201 };
+    let status = if body.validate_only { StatusCode::OK } else { StatusCode::CREATED };
     Ok(ctx.json(status, &topic_view(&links, &body.topic_name, false, rf, partitions)))
 }
 
@@ -119,7 +120,7 @@ pub async fn delete<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     validate::topic_name(name)?;
     ctx.check_cluster().await?;
     topics::delete(ctx.cluster(), name, ctx.deadline).await?;
-    Ok(Response::empty(204, ctx.content_type))
+    Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
 #[derive(Deserialize)]
@@ -143,7 +144,7 @@ pub async fn update<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     topics::create_partitions(ctx.cluster(), &name, body.partitions_count, false, ctx.deadline).await?;
     let links = Links::new(ctx, &meta.cluster_id);
     Ok(ctx.json(
-        200,
+        StatusCode::OK,
         &topic_view(&links, &name, topic.is_internal, topic.replication_factor() as i64, body.partitions_count as i64),
     ))
 }

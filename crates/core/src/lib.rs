@@ -13,6 +13,7 @@ pub mod http;
 pub mod kafka;
 #[cfg(feature = "native")]
 pub mod native;
+pub mod routes;
 pub mod runtime;
 pub mod state;
 pub mod time;

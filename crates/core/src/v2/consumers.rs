@@ -11,7 +11,6 @@ use serde_json::Value;
 use crate::app::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
-use crate::http::negotiate::{JSON, media_type};
 use crate::kafka::transport::Connect;
 use crate::runtime::Runtime;
 use crate::state::{ConsumerInstance, KvStore, consumer_key};
@@ -28,17 +27,6 @@ fn check_name(what: &str, name: &str) -> ApiResult<()> {
         return Err(ApiError::bad_request(format!("Invalid {what} '{}'.", name.escape_default())));
     }
     Ok(())
-}
-
-/// v2 request bodies: the v2 vendor types (any embedded format), the generic ones, or none.
-fn check_v2_content_type<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<()> {
-    let Some(ct) = ctx.req.header("content-type") else { return Ok(()) };
-    let media = media_type(ct);
-    let ok = media == JSON
-        || media == "application/vnd.kafka+json"
-        || (media.starts_with("application/vnd.kafka.") && media.ends_with(".v2+json"))
-        || media == "application/vnd.kafka.v2+json";
-    if ok { Ok(()) } else { Err(ApiError::unsupported_media_type(ct, &["application/vnd.kafka.v2+json", JSON])) }
 }
 
 /// A setting given as a string (as the reference shows) or as a JSON scalar.
@@ -58,9 +46,8 @@ struct Created {
 }
 
 pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let group = ctx.param(0).to_owned();
+    let group = ctx.param("group").to_owned();
     check_name("consumer group name", &group)?;
-    check_v2_content_type(ctx)?;
     let body: Value = if ctx.req.body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
     } else {
@@ -131,22 +118,13 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
             format!("Consumer instance with the name '{name}' already exists."),
         ));
     }
-    let base_uri =
-        format!("{}/consumers/{}/instances/{}", ctx.base_url(), encode_segment(&group), encode_segment(&name));
+    let base_uri = format!(
+        "{}/consumers/{}/instances/{}",
+        ctx.base_url(),
+        crate::http::router::encode_segment(&group),
+        crate::http::router::encode_segment(&name)
+    );
     Ok(ctx.json(StatusCode::OK, &Created { instance_id: name, base_uri }))
-}
-
-/// Percent-encodes a path segment (names may hold any printable character).
-fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,7 +139,7 @@ use crate::state::{Membership, Subscription, TopicPartition, load_consumer, save
 
 /// Loads the instance named in the path; gone when missing or idle past the instance timeout.
 async fn instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<ConsumerInstance> {
-    let (group, name) = (ctx.param(0), ctx.param(1));
+    let (group, name) = (ctx.param("group"), ctx.param("instance"));
     let Some(rec) = load_consumer(&ctx.app.kv, group, name).await? else {
         return Err(ApiError::consumer_not_found(group, name));
     };
@@ -181,7 +159,6 @@ async fn save<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, rec: &
 }
 
 fn body_json<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Value> {
-    check_v2_content_type(ctx)?;
     if ctx.req.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }
@@ -756,8 +733,14 @@ const CLASSIC_HEARTBEAT_MS: i64 = 3000;
 const AUTO_COMMIT_INTERVAL_MS: i64 = 5000;
 
 /// The v2 media type of a consumer's format, which its records requests must accept.
-fn format_media(format: &str) -> String {
-    format!("application/vnd.kafka.{format}.v2+json")
+fn format_media(format: &str) -> &'static str {
+    match format {
+        "json" => "application/vnd.kafka.json.v2+json",
+        "avro" => "application/vnd.kafka.avro.v2+json",
+        "jsonschema" => "application/vnd.kafka.jsonschema.v2+json",
+        "protobuf" => "application/vnd.kafka.protobuf.v2+json",
+        _ => "application/vnd.kafka.binary.v2+json",
+    }
 }
 
 pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
@@ -765,12 +748,10 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
 ) -> ApiResult<Response> {
     let mut rec = instance(ctx).await?;
     let media = format_media(&rec.format);
+    // The one negotiation (q-values, wildcards), with the consumer's format as the only offer.
+    let offer = [crate::http::negotiate::Offer { media, qs: 1.0 }];
     if let Some(accept) = ctx.req.header("accept").filter(|a| !a.trim().is_empty()) {
-        let ok = accept.split(',').any(|a| {
-            let m = media_type(a);
-            m == media || m == "*/*" || m == "application/*"
-        });
-        if !ok {
+        if crate::http::negotiate::negotiate(Some(accept), &offer).is_err() {
             return Err(ApiError::new(
                 ErrorCode::ConsumerFormatMismatch,
                 format!(
@@ -925,7 +906,7 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
         write_record(&mut body, &rec.format, r);
     }
     body.push(b']');
-    Ok(Response { status: StatusCode::OK, content_type: media, body, stream: None })
+    Ok(Response { status: StatusCode::OK, content_type: media.to_owned(), body, stream: None })
 }
 
 /// Where `rec` reads `parts` from, sorted (the read-ahead cache compares them exactly).

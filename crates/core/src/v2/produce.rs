@@ -66,7 +66,7 @@ pub async fn to_topic<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>
 }
 
 pub async fn to_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let id = validate::partition_id(ctx.param(0), ctx.param(1))?;
+    let id = validate::partition_id(ctx.param("topic"), ctx.param("partition"))?;
     handle(ctx, Some(id)).await
 }
 
@@ -103,7 +103,7 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
     ctx: &Ctx<'_, C, R, K>,
     path_partition: Option<i32>,
 ) -> ApiResult<Response> {
-    let topic = ctx.param(0);
+    let topic = ctx.param("topic");
     validate::topic_name(topic)?;
     let format = request_format(ctx)?;
     let body = parse_body(&ctx.req.body)?;

@@ -30,7 +30,7 @@ struct TopicView<'a> {
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let name = ctx.param(0);
+    let name = ctx.param("topic");
     validate::topic_name(name)?;
     // Metadata and the topic's config overrides, from two brokers at once if need be.
     let (topic, configs) = futures::join!(

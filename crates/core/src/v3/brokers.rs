@@ -34,8 +34,8 @@ fn broker_view(links: &Links, b: &Broker) -> Value {
 async fn described<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<metadata::ClusterMetadata> {
     let meta = metadata::describe_cluster(ctx.cluster(), ctx.deadline).await?;
     ctx.app.remember_cluster_id(&meta.cluster_id);
-    if ctx.param(0) != meta.cluster_id {
-        return Err(ApiError::cluster_not_found(ctx.param(0)));
+    if ctx.param("cluster") != meta.cluster_id {
+        return Err(ApiError::cluster_not_found(ctx.param("cluster")));
     }
     Ok(meta)
 }
@@ -48,7 +48,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let id = validate::broker_id(ctx.param(1))?;
+    let id = validate::broker_id(ctx.param("broker"))?;
     let meta = described(ctx).await?;
     let links = Links::new(ctx, &meta.cluster_id);
     let broker = meta.brokers.iter().find(|b| b.id == id).ok_or_else(|| ApiError::broker_not_found(id))?;
@@ -57,7 +57,7 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
 
 /// `POST …/brokers/{id}:unregister`: removes a stopped broker's registration (KRaft).
 pub async fn unregister<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let id = validate::broker_id(ctx.param(1))?;
+    let id = validate::broker_id(ctx.param("broker"))?;
     ctx.check_cluster().await?;
     crate::kafka::ops::brokers::unregister(ctx.cluster(), id, ctx.deadline).await?;
     Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))

@@ -48,8 +48,8 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let meta = metadata::describe_cluster(ctx.cluster(), ctx.deadline).await?;
     ctx.app.remember_cluster_id(&meta.cluster_id);
-    if ctx.param(0) != meta.cluster_id {
-        return Err(ApiError::cluster_not_found(ctx.param(0)));
+    if ctx.param("cluster") != meta.cluster_id {
+        return Err(ApiError::cluster_not_found(ctx.param("cluster")));
     }
     Ok(ctx.json(StatusCode::OK, &cluster_view(&Links::new(ctx, &meta.cluster_id), meta.controller_id)))
 }

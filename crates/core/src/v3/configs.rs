@@ -74,23 +74,31 @@ fn config_view(links: &Links, scope: Scope<'_>, e: &ConfigEntry) -> Value {
     resource(scope.kind(), links.url(&format!("{}/{}", scope.base(), e.name)), links.crn(&crn), fields)
 }
 
+/// Which configs a route addresses (the route table names it per route).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    Cluster,
+    Broker,
+    Topic,
+}
+
 /// Resolves the scope from the path, checking the cluster id and that the broker/topic exists.
 async fn scope_of<'a, C: Connect, R: Runtime, K: KvStore>(
     ctx: &'a Ctx<'_, C, R, K>,
-    kind: char,
+    kind: ScopeKind,
 ) -> ApiResult<(String, Scope<'a>)> {
     match kind {
-        'c' => Ok((ctx.check_cluster().await?, Scope::Cluster)),
-        'b' => {
-            let id = validate::broker_id(ctx.param(1))?;
+        ScopeKind::Cluster => Ok((ctx.check_cluster().await?, Scope::Cluster)),
+        ScopeKind::Broker => {
+            let id = validate::broker_id(ctx.param("broker"))?;
             let meta = checked_metadata(ctx, Topics::None).await?;
             if !meta.brokers.iter().any(|b| b.id == id) {
                 return Err(ApiError::broker_not_found(id));
             }
             Ok((meta.cluster_id, Scope::Broker(id)))
         }
-        _ => {
-            let t = ctx.param(1);
+        ScopeKind::Topic => {
+            let t = ctx.param("topic");
             validate::topic_name(t)?;
             let names = [t.to_owned()];
             let meta = checked_metadata(ctx, Topics::Named(&names)).await?;
@@ -99,12 +107,7 @@ async fn scope_of<'a, C: Connect, R: Runtime, K: KvStore>(
     }
 }
 
-/// The config-name parameter's position: after the broker/topic parameter when there is one.
-fn name_param<'a, C: Connect, R: Runtime, K: KvStore>(ctx: &'a Ctx<'_, C, R, K>, kind: char) -> &'a str {
-    if kind == 'c' { ctx.param(1) } else { ctx.param(2) }
-}
-
-pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kind: char) -> ApiResult<Response> {
+pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kind: ScopeKind) -> ApiResult<Response> {
     let (cluster_id, scope) = scope_of(ctx, kind).await?;
     let described = configs::describe(ctx.cluster(), &[scope.resource()], None, ctx.deadline).await?;
     let links = Links::new(ctx, &cluster_id);
@@ -113,9 +116,9 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, ki
     Ok(ctx.json(StatusCode::OK, &collection(&format!("{}List", scope.kind()), links.url(&scope.base()), data)))
 }
 
-pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kind: char) -> ApiResult<Response> {
+pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kind: ScopeKind) -> ApiResult<Response> {
     let (cluster_id, scope) = scope_of(ctx, kind).await?;
-    let name = name_param(ctx, kind).to_owned();
+    let name = ctx.param("name").to_owned();
     let described =
         configs::describe(ctx.cluster(), &[scope.resource()], Some(std::slice::from_ref(&name)), ctx.deadline).await?;
     let entry = described
@@ -131,18 +134,24 @@ struct UpdateBody {
     value: Option<String>,
 }
 
-pub async fn update<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kind: char) -> ApiResult<Response> {
+pub async fn update<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    kind: ScopeKind,
+) -> ApiResult<Response> {
     let body: UpdateBody = parse_body(ctx)?;
     let (_, scope) = scope_of(ctx, kind).await?;
-    let name = name_param(ctx, kind).to_owned();
+    let name = ctx.param("name").to_owned();
     let value = body.value.ok_or_else(|| ApiError::bad_request("value is required."))?;
     configs::alter(ctx.cluster(), &scope.resource(), &[(name, AlterOp::Set, Some(value))], false, ctx.deadline).await?;
     Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
-pub async fn delete<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kind: char) -> ApiResult<Response> {
+pub async fn delete<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    kind: ScopeKind,
+) -> ApiResult<Response> {
     let (_, scope) = scope_of(ctx, kind).await?;
-    let name = name_param(ctx, kind).to_owned();
+    let name = ctx.param("name").to_owned();
     configs::alter(ctx.cluster(), &scope.resource(), &[(name, AlterOp::Delete, None)], false, ctx.deadline).await?;
     Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
@@ -161,7 +170,7 @@ struct AlterEntry {
     operation: Option<String>,
 }
 
-pub async fn alter<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kind: char) -> ApiResult<Response> {
+pub async fn alter<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kind: ScopeKind) -> ApiResult<Response> {
     let body: AlterBody = parse_body(ctx)?;
     let (_, scope) = scope_of(ctx, kind).await?;
     let mut changes = Vec::with_capacity(body.data.len());

@@ -79,7 +79,7 @@ fn assignment_view(links: &Links, g: &Group, m: &Member, topic: &str, partition:
 
 async fn one_group<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<(String, Group)> {
     let cluster_id = ctx.check_cluster().await?;
-    let id = ctx.param(1).to_owned();
+    let id = ctx.param("group").to_owned();
     let mut found = groups::describe(ctx.cluster(), std::slice::from_ref(&id), ctx.deadline).await?;
     let group =
         found.pop().flatten().ok_or_else(|| ApiError::not_found(format!("Consumer group '{id}' not found.")))?;
@@ -121,13 +121,13 @@ pub async fn consumers<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K
 
 pub async fn consumer<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let (cluster_id, g) = one_group(ctx).await?;
-    let m = member(&g, ctx.param(2))?;
+    let m = member(&g, ctx.param("consumer"))?;
     Ok(ctx.json(StatusCode::OK, &consumer_view(&Links::new(ctx, &cluster_id), &g, m)))
 }
 
 pub async fn assignments<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let (cluster_id, g) = one_group(ctx).await?;
-    let m = member(&g, ctx.param(2))?;
+    let m = member(&g, ctx.param("consumer"))?;
     let links = Links::new(ctx, &cluster_id);
     let data = m.assignment.iter().map(|(t, p)| assignment_view(&links, &g, m, t, *p)).collect();
     let self_url = links.url(&format!("/consumer-groups/{}/consumers/{}/assignments", g.id, m.member_id));
@@ -136,8 +136,8 @@ pub async fn assignments<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R,
 
 pub async fn assignment<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let (cluster_id, g) = one_group(ctx).await?;
-    let m = member(&g, ctx.param(2))?;
-    let (topic, partition) = (ctx.param(3), ctx.param(4));
+    let m = member(&g, ctx.param("consumer"))?;
+    let (topic, partition) = (ctx.param("topic"), ctx.param("partition"));
     let found = m.assignment.iter().find(|(t, p)| t == topic && p.to_string() == partition).ok_or_else(|| {
         ApiError::not_found(format!(
             "Partition {partition} of '{topic}' is not assigned to consumer '{}'.",
@@ -229,7 +229,7 @@ pub async fn lags<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
 
 pub async fn lag<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let (cluster_id, g) = one_group(ctx).await?;
-    let (topic, partition) = (ctx.param(2).to_owned(), ctx.param(3).to_owned());
+    let (topic, partition) = (ctx.param("topic").to_owned(), ctx.param("partition").to_owned());
     let rows = lags_of(ctx, &g).await?;
     let row = rows.iter().find(|r| r.topic == topic && r.partition.to_string() == partition).ok_or_else(|| {
         ApiError::not_found(format!(

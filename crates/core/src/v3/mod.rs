@@ -5,7 +5,6 @@ pub mod acls;
 pub mod brokers;
 pub mod clusters;
 pub mod configs;
-pub mod consume;
 pub mod consumer_groups;
 pub mod partitions;
 pub mod reassignments;
@@ -66,19 +65,12 @@ pub fn collection(kind: &str, self_url: String, data: Vec<Value>) -> Value {
     json!({ "kind": kind, "metadata": { "self": self_url, "next": null }, "data": data })
 }
 
-/// Parses a JSON request body; a body that is not JSON, or has a field of the wrong type, is a 400
+/// Parses a JSON request body (its Content-Type was checked from the route table); a body that is not JSON, or has a field of the wrong type, is a 400
 /// whose message names the problem (the reference's "JSON field cannot be deserialized").
 pub fn parse_body<T: serde::de::DeserializeOwned, C: Connect, R: Runtime, K: KvStore>(
     ctx: &Ctx<'_, C, R, K>,
 ) -> crate::error::ApiResult<T> {
     use crate::error::ApiError;
-    use crate::http::negotiate::{JSON, media_type};
-    if let Some(ct) = ctx.req.header("content-type") {
-        let media = media_type(ct);
-        if media != JSON && media != "application/vnd.kafka.v3+json" {
-            return Err(ApiError::unsupported_media_type(ct, &[JSON]));
-        }
-    }
     if ctx.req.body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("The request body is empty; a JSON object is required."));
     }
@@ -96,7 +88,7 @@ pub async fn checked_metadata<C: Connect, R: Runtime, K: KvStore>(
     let meta = metadata::fetch(ctx.cluster(), topics, ctx.deadline).await?;
     if meta.cluster_id != cluster_id {
         ctx.app.remember_cluster_id(&meta.cluster_id);
-        return Err(crate::error::ApiError::cluster_not_found(ctx.param(0)));
+        return Err(crate::error::ApiError::cluster_not_found(ctx.param("cluster")));
     }
     Ok(meta)
 }

@@ -38,7 +38,7 @@ fn partition_view(links: &Links, topic: &str, p: &Partition) -> Value {
 }
 
 pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let (cluster_id, topic) = checked_topic(ctx, ctx.param(1)).await?;
+    let (cluster_id, topic) = checked_topic(ctx, ctx.param("topic")).await?;
     let links = Links::new(ctx, &cluster_id);
     let data = topic.partitions.iter().map(|p| partition_view(&links, &topic.name, p)).collect();
     Ok(ctx.json(
@@ -48,9 +48,9 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let name = ctx.param(1);
+    let name = ctx.param("topic");
     validate::topic_name(name)?;
-    let id = validate::partition_id(name, ctx.param(2))?;
+    let id = validate::partition_id(name, ctx.param("partition"))?;
     let (cluster_id, topic) = checked_topic(ctx, name).await?;
     let p = topic.partition(id).ok_or_else(|| ApiError::partition_not_found(name, id))?;
     Ok(ctx.json(StatusCode::OK, &partition_view(&Links::new(ctx, &cluster_id), name, p)))
@@ -66,9 +66,9 @@ pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>)
     {
         return Err(ApiError::bad_request(format!("offset_type '{t}' is not earliest or latest.")));
     }
-    let name = ctx.param(1);
+    let name = ctx.param("topic");
     validate::topic_name(name)?;
-    let id = validate::partition_id(name, ctx.param(2))?;
+    let id = validate::partition_id(name, ctx.param("partition"))?;
     let (cluster_id, topic) = checked_topic(ctx, name).await?;
     if topic.partition(id).is_none() {
         return Err(ApiError::partition_not_found(name, id));

@@ -42,7 +42,7 @@ pub async fn all<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
 }
 
 pub async fn of_topic<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let (cluster_id, topic) = super::topics::checked_topic(ctx, ctx.param(1)).await?;
+    let (cluster_id, topic) = super::topics::checked_topic(ctx, ctx.param("topic")).await?;
     let all: Vec<i32> = topic.partitions.iter().map(|p| p.id).collect();
     let list = reassignments::list(ctx.cluster(), Some((&topic.name, &all)), ctx.deadline).await?;
     let links = Links::new(ctx, &cluster_id);
@@ -52,9 +52,9 @@ pub async fn of_topic<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>
 }
 
 pub async fn of_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let name = ctx.param(1);
+    let name = ctx.param("topic");
     validate::topic_name(name)?;
-    let id = validate::partition_id(name, ctx.param(2))?;
+    let id = validate::partition_id(name, ctx.param("partition"))?;
     let (cluster_id, topic) = super::topics::checked_topic(ctx, name).await?;
     if topic.partition(id).is_none() {
         return Err(ApiError::partition_not_found(name, id));

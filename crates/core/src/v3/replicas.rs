@@ -35,9 +35,9 @@ fn replica_view(links: &Links, topic: &str, p: &Partition, broker: i32) -> Value
 async fn partition<C: Connect, R: Runtime, K: KvStore>(
     ctx: &Ctx<'_, C, R, K>,
 ) -> ApiResult<(String, String, Partition)> {
-    let name = ctx.param(1);
+    let name = ctx.param("topic");
     validate::topic_name(name)?;
-    let id = validate::partition_id(name, ctx.param(2))?;
+    let id = validate::partition_id(name, ctx.param("partition"))?;
     let (cluster_id, topic) = checked_topic(ctx, name).await?;
     let p = topic.partition(id).cloned().ok_or_else(|| ApiError::partition_not_found(name, id))?;
     Ok((cluster_id, topic.name, p))
@@ -52,7 +52,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let broker = validate::broker_id(ctx.param(3))?;
+    let broker = validate::broker_id(ctx.param("broker"))?;
     let (cluster_id, topic, p) = partition(ctx).await?;
     if !p.replicas.contains(&broker) {
         return Err(ApiError::not_found(format!(
@@ -65,7 +65,7 @@ pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
 
 /// Every partition replica a broker holds.
 pub async fn of_broker<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let broker = validate::broker_id(ctx.param(1))?;
+    let broker = validate::broker_id(ctx.param("broker"))?;
     let meta = checked_metadata(ctx, Topics::All).await?;
     if !meta.brokers.iter().any(|b| b.id == broker) {
         return Err(ApiError::broker_not_found(broker));

@@ -49,7 +49,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let name = ctx.param(1).to_owned();
+    let name = ctx.param("topic").to_owned();
     validate::topic_name(&name)?;
     let names = [name.clone()];
     let meta = checked_metadata(ctx, Topics::Named(&names)).await?;
@@ -116,7 +116,7 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
 }
 
 pub async fn delete<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let name = ctx.param(1);
+    let name = ctx.param("topic");
     validate::topic_name(name)?;
     ctx.check_cluster().await?;
     topics::delete(ctx.cluster(), name, ctx.deadline).await?;
@@ -129,7 +129,7 @@ struct UpdatePartitionCountRequest {
 }
 
 pub async fn update<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let name = ctx.param(1).to_owned();
+    let name = ctx.param("topic").to_owned();
     validate::topic_name(&name)?;
     let body: UpdatePartitionCountRequest = parse_body(ctx)?;
     let names = [name.clone()];

@@ -18,7 +18,6 @@ use futures::SinkExt;
 use futures::channel::mpsc;
 use serde_json::{Value, json};
 
-use super::topics::checked_topic;
 use crate::app::{App, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Driven, Response};
@@ -27,6 +26,7 @@ use crate::kafka::ops::{metadata, offsets};
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 use crate::state::KvStore;
+use crate::v3::topics::checked_topic;
 use crate::{time, validate};
 
 fn data(b: &Option<bytes::Bytes>) -> Value {
@@ -60,10 +60,10 @@ fn number<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, name: &str
     }
 }
 
-pub async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
-    let name = ctx.param(1);
+pub(super) async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
+    let name = ctx.param("topic");
     validate::topic_name(name)?;
-    let id = validate::partition_id(name, ctx.param(2))?;
+    let id = validate::partition_id(name, ctx.param("partition"))?;
     let (_, topic) = checked_topic(ctx, name).await?;
     if topic.partition(id).is_none() {
         return Err(ApiError::partition_not_found(name, id));
@@ -105,10 +105,10 @@ pub async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C,
     Ok(ctx.json(StatusCode::OK, &json!({ "records": out, "next_offset": next })))
 }
 
-pub async fn follow<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
+pub(super) async fn follow<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
     ctx: &Ctx<'_, C, R, K>,
 ) -> ApiResult<Response> {
-    let name = ctx.param(1).to_owned();
+    let name = ctx.param("topic").to_owned();
     let (_, topic) = checked_topic(ctx, &name).await?;
     let all: Vec<i32> = topic.partitions.iter().map(|p| p.id).collect();
     let from = ctx.req.query_param("from").unwrap_or_else(|| "latest".into());

@@ -19,7 +19,6 @@ use crate::app::{App, Ctx};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::formats::{self, Format};
 use crate::http::json_stream::{Item, Splitter};
-use crate::http::negotiate::{JSON, media_type};
 use crate::http::{BodyStream, Driven, Response};
 use crate::kafka::ops::produce::{Delivery, OutRecord, produce as produce_records};
 use crate::kafka::transport::Connect;
@@ -252,20 +251,15 @@ fn success(
 
 /// Topic name, cluster id and the topic's existence, checked before any record is read.
 async fn preflight<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<(String, String)> {
-    let topic = ctx.param(1).to_owned();
+    let topic = ctx.param("topic").to_owned();
     validate::topic_name(&topic)?;
-    if let Some(ct) = ctx.req.header("content-type")
-        && media_type(ct) != JSON
-    {
-        return Err(ApiError::unsupported_media_type(ct, &[JSON]));
-    }
     let cluster_id = ctx.check_cluster().await?;
     let opts = ctx.app.produce_options();
     ctx.app.topics.get(ctx.cluster(), &topic, opts.metadata_max_age_ms, ctx.deadline).await?;
     Ok((cluster_id, topic))
 }
 
-pub async fn produce<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
+pub(super) async fn stream<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
     ctx: &Ctx<'_, C, R, K>,
 ) -> ApiResult<Response> {
     let (cluster_id, topic) = preflight(ctx).await?;
@@ -405,7 +399,7 @@ struct BatchRequest<'a> {
     entries: Vec<BatchEntry<'a>>,
 }
 
-pub async fn produce_batch<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
+pub(super) async fn batch<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static>(
     ctx: &Ctx<'_, C, R, K>,
 ) -> ApiResult<Response> {
     let (cluster_id, topic) = preflight(ctx).await?;

@@ -750,16 +750,16 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
     let media = format_media(&rec.format);
     // The one negotiation (q-values, wildcards), with the consumer's format as the only offer.
     let offer = [crate::http::negotiate::Offer { media, qs: 1.0 }];
-    if let Some(accept) = ctx.req.header("accept").filter(|a| !a.trim().is_empty()) {
-        if crate::http::negotiate::negotiate(Some(accept), &offer).is_err() {
-            return Err(ApiError::new(
-                ErrorCode::ConsumerFormatMismatch,
-                format!(
-                    "Consumer format does not match the embedded format requested by the Accept header (this consumer's format is {}: {media}).",
-                    rec.format
-                ),
-            ));
-        }
+    if let Some(accept) = ctx.req.header("accept").filter(|a| !a.trim().is_empty())
+        && crate::http::negotiate::negotiate(Some(accept), &offer).is_err()
+    {
+        return Err(ApiError::new(
+            ErrorCode::ConsumerFormatMismatch,
+            format!(
+                "Consumer format does not match the embedded format requested by the Accept header (this consumer's format is {}: {media}).",
+                rec.format
+            ),
+        ));
     }
     if !matches!(rec.format.as_str(), "binary" | "json") {
         return Err(ApiError::new(

@@ -11,6 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
 cd "$here/.."
 export KRE_RUN_DIR_TEST="${KRE_RUN_DIR_TEST:-$PWD/.run/test}"
+export KRE_HOST_PIDS="$KRE_RUN_DIR_TEST/hosts"
 step() { printf '\n== %s\n' "$*"; }
 
 cleanup() {
@@ -18,9 +19,13 @@ cleanup() {
   "$here/kafka.sh" stop test
   "$here/kafka.sh" stop cluster
   KRE_REDIS_PORT=26379 KRE_RUN_DIR="$KRE_RUN_DIR_TEST" "$here/redis.sh" stop
-  # Safety net: no host the tests spawned may outlive them.
-  pkill -f "wasmtime serve .*kafka-rest-edge.composed.wasm.*" 2>/dev/null
-  pkill -f "kafka-rest-edge.composed.wasm" -P $$ 2>/dev/null
+  # Safety net: no host the tests spawned may outlive them (each recorded its PID; a test that
+  # crashed before dropping its host leaves the file behind). By PID only: never a name pattern,
+  # which would also stop a developer's `make run`.
+  for f in "$KRE_HOST_PIDS"/*; do
+    [ -e "$f" ] || continue
+    kill "$(basename "$f")" 2>/dev/null; rm -f "$f"
+  done
   true
 }
 trap cleanup EXIT INT TERM

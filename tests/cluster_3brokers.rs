@@ -2,6 +2,7 @@
 //! API reports them, matching what the brokers themselves say, also after losing a broker.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::process::Command;
@@ -36,6 +37,7 @@ fn in_sync(p: &Value) -> Vec<i64> {
 
 #[test]
 fn replicas_isr_and_broker_loss() {
+    needs!("KRE_TEST_CLUSTER", "KRE_TEST_REDIS");
     let bootstrap = env("KRE_TEST_CLUSTER");
     let kafka = Kafka::new(&bootstrap);
     let id = kafka.describe().cluster_id;
@@ -119,6 +121,7 @@ fn replicas_isr_and_broker_loss() {
 
 #[test]
 fn a_leader_change_during_produce_loses_no_acknowledged_record() {
+    needs!("KRE_TEST_CLUSTER", "KRE_TEST_REDIS");
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
 

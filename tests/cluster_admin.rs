@@ -3,6 +3,7 @@
 //! Confluent-Server-only families.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -31,6 +32,7 @@ fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn topic_broker_and_cluster_configs() {
+    needs!("KRE_TEST_CLUSTER", "KRE_TEST_REDIS");
     let (kafka, host, c) = cluster();
     let topic = unique("cfg");
     kafka.create_topic(&topic, 1, 3);
@@ -144,6 +146,7 @@ fn topic_broker_and_cluster_configs() {
 
 #[test]
 fn replicas_and_a_reassignment_in_progress() {
+    needs!("KRE_TEST_CLUSTER", "KRE_TEST_REDIS");
     let (kafka, host, c) = cluster();
     let topic = unique("reassign");
     kafka.create_topic(&topic, 2, 1);
@@ -325,16 +328,19 @@ fn check_group(protocol: &str, group_type: &str) {
 
 #[test]
 fn classic_consumer_group() {
+    needs!("KRE_TEST_CLUSTER", "KRE_TEST_REDIS");
     check_group("classic", "CLASSIC");
 }
 
 #[test]
 fn kip848_consumer_group() {
+    needs!("KRE_TEST_CLUSTER", "KRE_TEST_REDIS");
     check_group("consumer", "CONSUMER");
 }
 
 #[test]
 fn acls_create_filter_delete() {
+    needs!("KRE_TEST_CLUSTER", "KRE_TEST_REDIS");
     let (_kafka, host, c) = cluster();
     let topic = unique("acl-topic");
     let acl = |principal: &str, op: &str| json!({"resource_type": "TOPIC", "resource_name": topic, "pattern_type": "LITERAL", "principal": principal, "host": "*", "operation": op, "permission": "ALLOW"});
@@ -387,6 +393,7 @@ fn acls_create_filter_delete() {
 
 #[test]
 fn confluent_server_families_answer_clearly() {
+    needs!("KRE_TEST_CLUSTER", "KRE_TEST_REDIS");
     let (_kafka, host, c) = cluster();
     for (method, path) in [
         ("GET", format!("{c}/links")),
@@ -408,6 +415,7 @@ fn confluent_server_families_answer_clearly() {
 
 #[test]
 fn unregister_a_stopped_broker() {
+    needs!("KRE_TEST_CLUSTER", "KRE_TEST_REDIS");
     let (kafka, host, c) = cluster();
     host.json("POST", &format!("{c}/brokers/42:unregister"), &json!({})).assert_error(404, 404);
     let script = repo().join("scripts/kafka.sh");

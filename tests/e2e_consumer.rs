@@ -2,6 +2,7 @@
 //! serves any consumer, group membership renewed by the consumer's own requests (KIP-848).
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -54,6 +55,7 @@ fn read_all(host: &Host, base: &str, want: usize, secs: u64) -> Vec<Value> {
 
 #[test]
 fn any_host_serves_any_consumer() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let kafka = Kafka::new(&bootstrap());
     let topic = unique("c-any");
     kafka.create_topic(&topic, 2, 1);
@@ -115,6 +117,7 @@ fn any_host_serves_any_consumer() {
 
 #[test]
 fn two_consumers_share_a_group_and_take_over() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let kafka = Kafka::new(&bootstrap());
     let topic = unique("c-share");
     kafka.create_topic(&topic, 4, 1);
@@ -175,6 +178,7 @@ fn two_consumers_share_a_group_and_take_over() {
 
 #[test]
 fn manual_assignment_seek_and_json_format() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let kafka = Kafka::new(&bootstrap());
     let topic = unique("c-seek");
     kafka.create_topic(&topic, 1, 1);
@@ -241,6 +245,7 @@ fn manual_assignment_seek_and_json_format() {
 /// (each with its own read-ahead) and after a seek back.
 #[test]
 fn read_ahead_keeps_every_record_once_in_order() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let kafka = Kafka::new(&bootstrap());
     let topic = unique("c-ahead");
     kafka.create_topic(&topic, 2, 1);
@@ -305,6 +310,7 @@ fn read_ahead_keeps_every_record_once_in_order() {
 /// (no aborted data, no transaction markers), and their offsets skip what is hidden.
 #[test]
 fn aborted_transactions_and_markers_never_appear() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let kafka = Kafka::new(&bootstrap());
     let topic = unique("c-tx");
     kafka.create_topic(&topic, 1, 1);
@@ -340,6 +346,7 @@ fn aborted_transactions_and_markers_never_appear() {
 
 #[test]
 fn every_codec_comes_back_exactly() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let kafka = Kafka::new(&bootstrap());
     let topic = unique("c-codec");
     kafka.create_topic(&topic, 1, 1);
@@ -370,6 +377,7 @@ fn every_codec_comes_back_exactly() {
 
 #[test]
 fn consumer_errors_and_idle_expiry() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let host = Host::start(&[("CONSUMER_INSTANCE_TIMEOUT_MS", "1500")]);
     let group = unique("g-err");
     let id = create(&host, &group, json!({"name": "e1"}));
@@ -396,6 +404,7 @@ fn consumer_errors_and_idle_expiry() {
 
 #[test]
 fn v3_consume_extension_reads_and_follows() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let kafka = Kafka::new(&bootstrap());
     let topic = unique("c-v3");
     kafka.create_topic(&topic, 2, 1);
@@ -440,6 +449,7 @@ fn v3_consume_extension_reads_and_follows() {
 
 #[test]
 fn pattern_subscription_picks_up_new_topics() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let kafka = Kafka::new(&bootstrap());
     let prefix = unique("pat");
     let host = Host::start(&[]);
@@ -463,11 +473,13 @@ fn pattern_subscription_picks_up_new_topics() {
 
 #[test]
 fn a_native_java_consumer_and_a_rest_consumer_share_a_group() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     native_and_rest_share_a_group("consumer");
 }
 
 #[test]
 fn a_native_classic_consumer_and_a_rest_classic_consumer_share_a_group() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     native_and_rest_share_a_group("classic");
 }
 
@@ -554,6 +566,7 @@ fn native_and_rest_share_a_group(protocol: &str) {
 
 #[test]
 fn classic_protocol_split_and_takeover() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     // The classic group protocol (JoinGroup/SyncGroup/Heartbeat), as used with brokers without
     // KIP-848; chosen here by configuration so the same broker can test it.
     let kafka = Kafka::new(&bootstrap());

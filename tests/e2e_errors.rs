@@ -2,6 +2,7 @@
 //! silent (answers within the deadline, never a hang), broker host names, body limits.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::net::TcpListener;
@@ -11,6 +12,7 @@ use common::{Host, free_port};
 
 #[test]
 fn unknown_routes_and_methods_are_json_errors() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let host = Host::start(&[]);
     let r = host.get("/no/such/thing");
     r.assert_error(404, 404);
@@ -26,6 +28,7 @@ fn unknown_routes_and_methods_are_json_errors() {
 
 #[test]
 fn kafka_unreachable_is_a_retriable_5xx() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     // A port nobody listens on: connection refused at once.
     let dead = format!("127.0.0.1:{}", free_port());
     let host = Host::start(&[("KAFKA_BOOTSTRAP_SERVERS", &dead), ("KAFKA_REQUEST_TIMEOUT_MS", "3000")]);
@@ -38,6 +41,7 @@ fn kafka_unreachable_is_a_retriable_5xx() {
 
 #[test]
 fn silent_broker_answers_within_the_deadline() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     // A listener that accepts and never answers: the request must end at its deadline, not hang.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -63,6 +67,7 @@ fn silent_broker_answers_within_the_deadline() {
 
 #[test]
 fn broker_host_names_resolve_through_the_map_then_the_host() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let port = common::bootstrap().rsplit(':').next().unwrap().to_owned();
     // Mapped name (how Spin deployments reach brokers that advertise names).
     let mapped = format!("kafka-broker-a.test:{port}");
@@ -83,6 +88,7 @@ fn broker_host_names_resolve_through_the_map_then_the_host() {
 
 #[test]
 fn bootstrap_fails_over_to_the_next_server() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let dead = format!("127.0.0.1:{}", free_port());
     let list = format!("{dead},{}", common::bootstrap());
     let host = Host::start(&[("KAFKA_BOOTSTRAP_SERVERS", &list)]);
@@ -92,6 +98,7 @@ fn bootstrap_fails_over_to_the_next_server() {
 
 #[test]
 fn oversize_bodies_are_413() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let host = Host::start(&[("MAX_REQUEST_BYTES", "1000")]);
     let body = format!("{{\"topic_name\":\"{}\"}}", "a".repeat(2000));
     host.send("POST", "/v3/clusters/x/topics", &[("content-type", "application/json")], Some(body.as_bytes()))
@@ -100,6 +107,7 @@ fn oversize_bodies_are_413() {
 
 #[test]
 fn invalid_configuration_is_reported() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let host = Host::start(&[("KAFKA_REQUEST_TIMEOUT_MS", "soon")]);
     let msg = host.get("/topics").assert_error(500, 500);
     assert!(msg.contains("kafka_request_timeout_ms"), "{msg}");

@@ -1,6 +1,7 @@
 //! Produce through the served component, read back natively from the real broker.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -28,6 +29,7 @@ fn setup(partitions: i32) -> (Kafka, String, String) {
 
 #[test]
 fn v2_binary_round_trip_with_java_partitioning() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let (kafka, topic, _) = setup(3);
     let host = Host::start(&[]);
     // Expected partitions of 3 computed with the Java client's Utils.murmur2/toPositive.
@@ -83,6 +85,7 @@ fn v2_binary_round_trip_with_java_partitioning() {
 
 #[test]
 fn v2_json_and_partition_endpoint() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let (kafka, topic, _) = setup(2);
     let host = Host::start(&[]);
     let values = [json!({"foo": "bar"}), json!(["foo", "bar"]), json!(53.5), json!("text")];
@@ -105,6 +108,7 @@ fn v2_json_and_partition_endpoint() {
 
 #[test]
 fn v2_bad_input() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let (kafka, topic, _) = setup(2);
     let host = Host::start(&[("MAX_REQUEST_BYTES", "100000")]);
     let path = format!("/topics/{topic}");
@@ -133,6 +137,7 @@ fn v2_bad_input() {
 
 #[test]
 fn v3_records_single_and_batch() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let (kafka, topic, id) = setup(3);
     let host = Host::start(&[]);
     let path = format!("/v3/clusters/{id}/topics/{topic}/records");
@@ -218,6 +223,7 @@ fn v3_records_single_and_batch() {
 
 #[test]
 fn v3_streaming_reports_arrive_while_the_request_is_open() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let (kafka, topic, id) = setup(3);
     let host = Host::start(&[]);
     let mut s = Streaming::open(host.port, &format!("/v3/clusters/{id}/topics/{topic}/records"));
@@ -236,6 +242,7 @@ fn v3_streaming_reports_arrive_while_the_request_is_open() {
 
 #[test]
 fn v3_streaming_10000_records_with_malformed_ones() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let (kafka, topic, id) = setup(3);
     let host = Host::start(&[]);
     let mut s = Streaming::open(host.port, &format!("/v3/clusters/{id}/topics/{topic}/records"));
@@ -299,6 +306,7 @@ fn v3_streaming_10000_records_with_malformed_ones() {
 
 #[test]
 fn every_compression_codec_is_accepted_by_the_broker() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     for (name, codec) in [
         ("gzip", Compression::Gzip),
         ("snappy", Compression::Snappy),
@@ -324,6 +332,7 @@ fn every_compression_codec_is_accepted_by_the_broker() {
 
 #[test]
 fn more_than_one_broker_batch_per_partition_is_split_in_order() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     // 3 MB to one partition: over the broker's message.max.bytes (1 MiB) for a single batch.
     let (kafka, topic, _) = setup(1);
     let host = Host::start(&[]);

@@ -2,6 +2,7 @@
 //! consumer instances outlive the host that created them and are visible to every host.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use common::{Host, unique};
@@ -9,6 +10,7 @@ use serde_json::json;
 
 #[test]
 fn consumer_instances_survive_a_host_restart() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let group = unique("g");
     let first = Host::start(&[]);
     let r = first.send(
@@ -34,6 +36,7 @@ fn consumer_instances_survive_a_host_restart() {
 
 #[test]
 fn two_hosts_share_instances() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let group = unique("g");
     let a = Host::start(&[]);
     let b = Host::start(&[]);
@@ -47,6 +50,7 @@ fn two_hosts_share_instances() {
 
 #[test]
 fn invalid_consumer_settings_are_42204() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let host = Host::start(&[]);
     let path = format!("/consumers/{}", unique("g"));
     for body in [
@@ -84,6 +88,7 @@ fn stored_record(group: &str, name: &str) -> serde_json::Value {
 /// moved the record by exactly one version (a write that lost the race is a 409, never applied).
 #[test]
 fn racing_writes_are_refused_never_lost() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let group = unique("g-race");
     let hosts = std::sync::Arc::new([Host::start(&[]), Host::start(&[])]);
     type Job = std::sync::Arc<dyn Fn(&Host, usize) -> common::Reply + Send + Sync>;

@@ -1,6 +1,7 @@
 //! v2 metadata endpoints through the served component, against the real broker.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use common::kafka::Kafka;
@@ -11,6 +12,7 @@ const V2: &str = "application/vnd.kafka.v2+json";
 
 #[test]
 fn topics_partitions_offsets_brokers() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let kafka = Kafka::new(&bootstrap());
     let name = unique("v2-meta");
     kafka.create_topic(&name, 3, 1);
@@ -66,6 +68,7 @@ fn topics_partitions_offsets_brokers() {
 
 #[test]
 fn topic_config_overrides_are_shown() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let host = Host::start(&[]);
     let kafka = Kafka::new(&bootstrap());
     let id = kafka.describe().cluster_id;
@@ -83,6 +86,7 @@ fn topic_config_overrides_are_shown() {
 
 #[test]
 fn content_negotiation() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let host = Host::start(&[]);
     let accept = |a: &str| host.send("GET", "/brokers", &[("accept", a)], None);
 

@@ -1,6 +1,7 @@
 //! v3 metadata and topic administration through the served component, against the real broker.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use common::kafka::Kafka;
@@ -13,6 +14,7 @@ fn cluster_id() -> String {
 
 #[test]
 fn clusters_and_brokers() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let host = Host::start(&[]);
     let id = cluster_id();
     let r = host.get("/v3/clusters");
@@ -57,6 +59,7 @@ fn clusters_and_brokers() {
 
 #[test]
 fn topic_lifecycle() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let host = Host::start(&[]);
     let id = cluster_id();
     let name = unique("v3-life");
@@ -137,6 +140,7 @@ fn topic_lifecycle() {
 
 #[test]
 fn create_topic_validation() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
     let host = Host::start(&[]);
     let id = cluster_id();
     let topics = format!("/v3/clusters/{id}/topics");

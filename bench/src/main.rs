@@ -341,32 +341,29 @@ fn stream(base: &str, cluster: &str, topic: &str, seconds: u64) -> Result<(), St
 /// The native baseline for single-record latency: one Produce round trip per record, straight to
 /// the partition leader from this process (kre-core over std sockets), acks=all.
 fn native_latency(bootstrap: &str, topic: &str, n: usize) -> Result<(), String> {
+    use kre_core::kafka::Client;
     use kre_core::kafka::cluster::{ClientConfig, Cluster};
-    use kre_core::kafka::ops::metadata::TopicCache;
-    use kre_core::kafka::ops::produce::{OutRecord, ProduceOptions, RoundRobin, produce};
+    use kre_core::kafka::ops::produce::{OutRecord, ProduceOptions, produce};
     use kre_core::native::{NativeConnect, NativeRuntime, block_on};
-    let cluster = Cluster::new(
-        NativeConnect,
-        NativeRuntime::default(),
-        ClientConfig {
-            bootstrap: vec![bootstrap.to_owned()],
-            client_id: "kre-bench".into(),
-            host_map: Default::default(),
-            connect_timeout_ms: 5000,
-        },
+    let client = Client::new(
+        Cluster::new(
+            NativeConnect,
+            NativeRuntime::default(),
+            ClientConfig {
+                bootstrap: vec![bootstrap.to_owned()],
+                client_id: "kre-bench".into(),
+                host_map: Default::default(),
+                connect_timeout_ms: 5000,
+            },
+        ),
+        600_000,
     );
-    let (cache, spread) = (TopicCache::default(), RoundRobin::default());
-    let opts = ProduceOptions {
-        acks: -1,
-        compression: kafka_protocol_none(),
-        metadata_max_age_ms: 600_000,
-        max_batch_bytes: 1_000_000,
-    };
+    let opts = ProduceOptions { acks: -1, compression: kafka_protocol_none(), max_batch_bytes: 1_000_000 };
     let value = bytes::Bytes::from(vec![b'x'; 1024]);
     let one = || async {
-        let deadline = kre_core::Deadline::after(cluster.runtime(), 10_000);
+        let deadline = kre_core::Deadline::after(client.runtime(), 10_000);
         let rec = OutRecord { partition: Some(0), value: Some(value.clone()), ..Default::default() };
-        match produce(&cluster, &cache, &spread, topic, vec![rec], opts, deadline).await {
+        match produce(&client, topic, vec![rec], opts, deadline).await {
             Ok(mut r) => r.pop().ok_or("no result".to_string())?.map(|_| ()).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         }

@@ -1,7 +1,6 @@
 //! The application: configuration, the Kafka cluster client, the state store, and the request
 //! pipeline (route → negotiate → handler → response, errors mapped once).
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::config::Config;
@@ -9,26 +8,17 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::negotiate::{self, JSON, V2_JSON, V2_OFFERS, V3_OFFERS};
 use crate::http::router::{self, Api, Body, Params, Produces};
 use crate::http::{Request, Response};
+use crate::kafka::client::Client;
 use crate::kafka::cluster::{ClientConfig, Cluster};
-use crate::kafka::ops::metadata;
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 use crate::state::KvStore;
 
 pub struct App<C: Connect, R: Runtime, K: KvStore> {
     pub config: Config,
-    pub cluster: Cluster<C, R>,
+    /// The Kafka client and what it knows of the cluster (all of it a cache).
+    pub client: Rc<Client<C, R>>,
     pub kv: K,
-    /// Topic metadata reused by the produce path.
-    pub topics: crate::kafka::ops::metadata::TopicCache,
-    /// Round robin for unkeyed records.
-    pub spread: crate::kafka::ops::produce::RoundRobin,
-    /// Group coordinators by group (a cache: dropped on coordinator errors).
-    pub coordinators: RefCell<std::collections::HashMap<String, i32>>,
-    /// v2 consumers' next records, fetched after their last answer (a cache).
-    pub readahead: crate::kafka::readahead::ReadAhead,
-    /// The cluster id never changes for a bootstrap list; cached for v3 path checks.
-    cluster_id: RefCell<Option<String>>,
 }
 
 /// What a handler gets: the app, the request, its path parameters, the negotiated type, the deadline.
@@ -46,8 +36,14 @@ impl<C: Connect, R: Runtime, K: KvStore> Ctx<'_, C, R, K> {
         self.params.get(name)
     }
 
+    /// The Kafka client serving this request.
+    pub fn client(&self) -> &Rc<Client<C, R>> {
+        &self.app.client
+    }
+
+    /// The connection layer, for operations.
     pub fn cluster(&self) -> &Cluster<C, R> {
-        &self.app.cluster
+        self.app.client.cluster()
     }
 
     /// Base of absolute links: the configured URL or the origin the client used.
@@ -61,7 +57,7 @@ impl<C: Connect, R: Runtime, K: KvStore> Ctx<'_, C, R, K> {
 
     /// The cluster id, checking it against the `{cluster_id}` path parameter (404 when different).
     pub async fn check_cluster(&self) -> ApiResult<String> {
-        let id = self.app.cluster_id(self.deadline).await?;
+        let id = self.app.client.cluster_id(self.deadline).await?;
         let wanted = self.param("cluster");
         if wanted != id {
             return Err(ApiError::cluster_not_found(wanted));
@@ -78,30 +74,8 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
             host_map: config.host_map.clone(),
             connect_timeout_ms: config.connect_timeout_ms,
         };
-        let spread = crate::kafka::ops::produce::RoundRobin::seeded(rt.random_u64() as u32);
-        App {
-            cluster: Cluster::new(connect, rt, client),
-            config,
-            kv,
-            topics: Default::default(),
-            spread,
-            coordinators: Default::default(),
-            readahead: Default::default(),
-            cluster_id: RefCell::new(None),
-        }
-    }
-
-    pub async fn cluster_id(&self, deadline: Deadline) -> ApiResult<String> {
-        if let Some(id) = self.cluster_id.borrow().clone() {
-            return Ok(id);
-        }
-        let meta = metadata::fetch(&self.cluster, metadata::Topics::None, deadline).await?;
-        self.remember_cluster_id(&meta.cluster_id);
-        Ok(meta.cluster_id)
-    }
-
-    pub fn remember_cluster_id(&self, id: &str) {
-        *self.cluster_id.borrow_mut() = Some(id.to_owned());
+        let client = Client::new(Cluster::new(connect, rt, client), config.metadata_max_age_ms);
+        App { client: Rc::new(client), config, kv }
     }
 
     /// The produce options from configuration.
@@ -109,7 +83,6 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
         crate::kafka::ops::produce::ProduceOptions {
             acks: self.config.producer_acks,
             compression: self.config.producer_compression,
-            metadata_max_age_ms: self.config.metadata_max_age_ms,
             max_batch_bytes: self.config.producer_max_batch_bytes,
         }
     }
@@ -144,7 +117,7 @@ impl<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static> App<C, R,
         if req.body.len() > self.config.max_request_bytes {
             return Response::error(&ApiError::payload_too_large(self.config.max_request_bytes), content_type);
         }
-        let deadline = Deadline::after(self.cluster.runtime(), self.config.request_timeout_ms);
+        let deadline = Deadline::after(self.client.runtime(), self.config.request_timeout_ms);
         let ctx = Ctx { app: self, req: &req, params: matched.params, content_type, deadline };
         match crate::routes::dispatch(&ctx, matched.route).await {
             Ok(response) => response,

@@ -289,6 +289,17 @@ impl From<kafka::Error> for ApiError {
     }
 }
 
+impl From<kafka::group::Error> for ApiError {
+    fn from(err: kafka::group::Error) -> Self {
+        use kafka::group::Error as E;
+        match err {
+            E::Kafka(e) => e.into(),
+            E::InvalidPattern(_) => ApiError::new(ErrorCode::InvalidConsumerConfig, err.to_string()),
+            E::NoCommittedOffset { .. } => ApiError::new(ErrorCode::PartitionNotFound, err.to_string()),
+        }
+    }
+}
+
 /// The code of a Kafka failure that has no more specific answer (also the per-record code of
 /// v3 produce reports).
 pub fn kafka_error_code(err: &kafka::Error) -> ErrorCode {

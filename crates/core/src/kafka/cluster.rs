@@ -1,4 +1,4 @@
-//! The cluster: bootstrap with failover, broker addresses from metadata, routing a request to any
+//! The cluster: bootstrap with failover, the broker table (filled and refreshed by itself), routing a request to any
 //! broker or to one broker (leader, coordinator), connection reuse within an instance, deadlines.
 //!
 //! Everything kept here is a cache: a fresh instance, or one whose brokers moved, rebuilds it from
@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use kafka_protocol::messages::MetadataRequest;
 use kafka_protocol::protocol::Request;
 
 use super::connection::Connection;
@@ -161,7 +162,11 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
             Target::Broker(id) => {
                 let addr = match self.broker_addr(id) {
                     Some(a) => a,
-                    None => return Err(Error::UnknownBroker { broker_id: id }),
+                    // A cold instance (or a broker that joined since): ask the cluster once.
+                    None => {
+                        Box::pin(self.refresh_brokers(deadline)).await?;
+                        self.broker_addr(id).ok_or(Error::UnknownBroker { broker_id: id })?
+                    }
                 };
                 let name = format!("{id} ({}:{})", addr.host, addr.port);
                 let conn = self.open_addr(&addr.host, addr.port, name, deadline).await?;
@@ -201,6 +206,23 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
                 })
             }
         }
+    }
+
+    /// Fills the broker table from a Metadata request for no topics (the table is the
+    /// cluster's own: callers never have to fetch metadata first to route by broker id).
+    pub async fn refresh_brokers(&self, deadline: Deadline) -> Result<()> {
+        let request = MetadataRequest::default().with_topics(Some(vec![])).with_allow_auto_topic_creation(false);
+        let response = self.call(Target::Any, &request, deadline).await?;
+        self.learn_brokers(
+            response
+                .brokers
+                .iter()
+                .filter_map(|b| {
+                    Some(BrokerAddr { id: b.node_id.0, host: b.host.to_string(), port: u16::try_from(b.port).ok()? })
+                })
+                .collect(),
+        );
+        Ok(())
     }
 
     fn broker_addr(&self, id: i32) -> Option<BrokerAddr> {

@@ -137,15 +137,15 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
     let opts = app.produce_options();
     // An unknown partition is a 404 for the whole request in v2; re-read metadata once before
     // deciding, in case partitions were added since it was cached.
-    let mut meta = app.topics.get(ctx.cluster(), topic, opts.metadata_max_age_ms, ctx.deadline).await?;
+    let mut meta = ctx.client().topic(topic, ctx.deadline).await?;
     if let Some(p) = out.iter().filter_map(|r| r.partition).find(|p| meta.partition(*p).is_none()) {
-        app.topics.invalidate(topic);
-        meta = app.topics.get(ctx.cluster(), topic, opts.metadata_max_age_ms, ctx.deadline).await?;
+        ctx.client().forget_topic(topic);
+        meta = ctx.client().topic(topic, ctx.deadline).await?;
         if meta.partition(p).is_none() {
             return Err(ApiError::partition_not_found(topic, p));
         }
     }
-    let results = produce(ctx.cluster(), &app.topics, &app.spread, topic, out, opts, ctx.deadline).await?;
+    let results = produce(ctx.client(), topic, out, opts, ctx.deadline).await?;
     let offsets = results
         .into_iter()
         .map(|r| match r {

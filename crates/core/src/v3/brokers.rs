@@ -33,7 +33,7 @@ fn broker_view(links: &Links, b: &Broker) -> Value {
 
 async fn described<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<metadata::ClusterMetadata> {
     let meta = metadata::describe_cluster(ctx.cluster(), ctx.deadline).await?;
-    ctx.app.remember_cluster_id(&meta.cluster_id);
+    ctx.client().remember_cluster_id(&meta.cluster_id);
     if ctx.param("cluster") != meta.cluster_id {
         return Err(ApiError::cluster_not_found(ctx.param("cluster")));
     }

@@ -36,7 +36,7 @@ fn cluster_view(links: &Links, controller_id: i32) -> Value {
 
 pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let meta = metadata::describe_cluster(ctx.cluster(), ctx.deadline).await?;
-    ctx.app.remember_cluster_id(&meta.cluster_id);
+    ctx.client().remember_cluster_id(&meta.cluster_id);
     let links = Links::new(ctx, &meta.cluster_id);
     let self_url = format!("{}/v3/clusters", ctx.base_url());
     Ok(ctx.json(
@@ -47,7 +47,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let meta = metadata::describe_cluster(ctx.cluster(), ctx.deadline).await?;
-    ctx.app.remember_cluster_id(&meta.cluster_id);
+    ctx.client().remember_cluster_id(&meta.cluster_id);
     if ctx.param("cluster") != meta.cluster_id {
         return Err(ApiError::cluster_not_found(ctx.param("cluster")));
     }

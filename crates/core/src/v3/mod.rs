@@ -87,7 +87,7 @@ pub async fn checked_metadata<C: Connect, R: Runtime, K: KvStore>(
     let cluster_id = ctx.check_cluster().await?;
     let meta = metadata::fetch(ctx.cluster(), topics, ctx.deadline).await?;
     if meta.cluster_id != cluster_id {
-        ctx.app.remember_cluster_id(&meta.cluster_id);
+        ctx.client().remember_cluster_id(&meta.cluster_id);
         return Err(crate::error::ApiError::cluster_not_found(ctx.param("cluster")));
     }
     Ok(meta)

@@ -16,7 +16,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use crate::kafka::cluster::{Cluster, Target};
 use crate::kafka::error::{Error, Result};
-use crate::kafka::ops::metadata::ClusterMetadata;
+use crate::kafka::ops::metadata::Topic;
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 
@@ -106,13 +106,13 @@ pub async fn join<C: Connect, R: Runtime>(
 }
 
 /// The range assignor: per topic, members subscribed to it (sorted) get consecutive ranges.
-pub fn range_assign(members: &[(String, Vec<String>)], meta: &ClusterMetadata) -> BTreeMap<String, Vec<(String, i32)>> {
+pub fn range_assign(members: &[(String, Vec<String>)], topics_meta: &[Topic]) -> BTreeMap<String, Vec<(String, i32)>> {
     let mut out: BTreeMap<String, Vec<(String, i32)>> = members.iter().map(|(m, _)| (m.clone(), vec![])).collect();
     let mut topics: Vec<&String> = members.iter().flat_map(|(_, t)| t.iter()).collect();
     topics.sort();
     topics.dedup();
     for topic in topics {
-        let Some(t) = meta.topic(topic) else { continue };
+        let Some(t) = topics_meta.iter().find(|t| &t.name == topic) else { continue };
         let mut subscribers: Vec<&String> =
             members.iter().filter(|(_, ts)| ts.contains(topic)).map(|(m, _)| m).collect();
         subscribers.sort();
@@ -229,22 +229,17 @@ pub async fn leave<C: Connect, R: Runtime>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::ops::metadata::{Partition, Topic};
+    use crate::kafka::ops::metadata::Partition;
 
     #[test]
     fn range_assignment_splits_like_the_java_assignor() {
         let part = |id| Partition { id, leader: 1, replicas: vec![1], isr: vec![1], error: None };
-        let meta = ClusterMetadata {
-            cluster_id: String::new(),
-            controller_id: 1,
-            brokers: vec![],
-            topics: vec![Topic {
-                name: "t".into(),
-                id: uuid::Uuid::nil(),
-                is_internal: false,
-                partitions: (0..5).map(part).collect(),
-            }],
-        };
+        let meta = vec![Topic {
+            name: "t".into(),
+            id: uuid::Uuid::nil(),
+            is_internal: false,
+            partitions: (0..5).map(part).collect(),
+        }];
         let members = vec![("b".to_string(), vec!["t".to_string()]), ("a".to_string(), vec!["t".to_string()])];
         let got = range_assign(&members, &meta);
         assert_eq!(got["a"], vec![("t".to_string(), 0), ("t".to_string(), 1), ("t".to_string(), 2)]);

@@ -18,7 +18,7 @@ use kafka_protocol::protocol::StrBytes;
 use crate::kafka::cluster::{Cluster, Target};
 use crate::kafka::compression::decode_batches;
 use crate::kafka::error::{Error, Result};
-use crate::kafka::ops::metadata::{self, ClusterMetadata};
+use crate::kafka::ops::metadata::{self, ClusterMetadata, Topic};
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 
@@ -50,7 +50,7 @@ pub async fn heartbeat<C: Connect, R: Runtime>(
     epoch: i32,
     subscribe: &Subscribe<'_>,
     owned: &[(String, i32)],
-    meta: &ClusterMetadata,
+    topics: &[Topic],
     deadline: Deadline,
 ) -> Result<Heartbeat> {
     let mut request = ConsumerGroupHeartbeatRequest::default()
@@ -74,7 +74,7 @@ pub async fn heartbeat<C: Connect, R: Runtime>(
             by_topic
                 .into_iter()
                 .filter_map(|(t, ps)| {
-                    Some(OwnedPartitions::default().with_topic_id(meta.topic(t)?.id).with_partitions(ps))
+                    Some(OwnedPartitions::default().with_topic_id(find(topics, t)?.id).with_partitions(ps))
                 })
                 .collect(),
         ));
@@ -83,7 +83,7 @@ pub async fn heartbeat<C: Connect, R: Runtime>(
     if let Some(code) = ResponseError::try_from_code(response.error_code) {
         return Err(Error::Broker { code, message: response.error_message.map(|m| m.to_string()) });
     }
-    let names: HashMap<uuid::Uuid, &str> = meta.topics.iter().map(|t| (t.id, t.name.as_str())).collect();
+    let names: HashMap<uuid::Uuid, &str> = topics.iter().map(|t| (t.id, t.name.as_str())).collect();
     let assignment = response.assignment.map(|a| {
         let mut v: Vec<(String, i32)> = a
             .topic_partitions
@@ -142,7 +142,7 @@ pub struct FetchResult {
 /// `max_wait_ms` for `min_bytes`; read_committed, control records and aborted data left out.
 pub async fn fetch<C: Connect, R: Runtime>(
     cluster: &Cluster<C, R>,
-    meta: &ClusterMetadata,
+    topics: &[Topic],
     positions: &[((String, i32), i64)],
     max_wait_ms: i32,
     min_bytes: i32,
@@ -152,7 +152,7 @@ pub async fn fetch<C: Connect, R: Runtime>(
     let mut by_leader: BTreeMap<i32, Vec<(&str, i32, i64)>> = BTreeMap::new();
     let mut errors = Vec::new();
     for ((t, p), offset) in positions {
-        match meta.topic(t).and_then(|topic| topic.partition(*p)) {
+        match find(topics, t).and_then(|topic| topic.partition(*p)) {
             Some(part) if part.leader >= 0 => by_leader.entry(part.leader).or_default().push((t, *p, *offset)),
             _ => errors.push((
                 (t.clone(), *p),
@@ -167,9 +167,9 @@ pub async fn fetch<C: Connect, R: Runtime>(
     }
     let per_partition = (max_bytes / positions.len().max(1) as i32).max(64 * 1024);
     let calls = by_leader.into_iter().map(|(leader, parts)| {
-        let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
+        let mut by_topic: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
         for (t, p, offset) in &parts {
-            topics.entry(t).or_default().push(
+            by_topic.entry(t).or_default().push(
                 FetchPartition::default()
                     .with_partition(*p)
                     .with_fetch_offset(*offset)
@@ -187,10 +187,10 @@ pub async fn fetch<C: Connect, R: Runtime>(
             .with_isolation_level(1)
             .with_session_epoch(-1)
             .with_topics(
-                topics
+                by_topic
                     .into_iter()
                     .filter_map(|(t, ps)| {
-                        let id = meta.topic(t)?.id;
+                        let id = find(topics, t)?.id;
                         Some(
                             FetchTopic::default()
                                 .with_topic(TopicName(StrBytes::from_string(t.to_owned())))
@@ -200,7 +200,7 @@ pub async fn fetch<C: Connect, R: Runtime>(
                     })
                     .collect(),
             );
-        let ids: HashMap<uuid::Uuid, String> = meta.topics.iter().map(|t| (t.id, t.name.clone())).collect();
+        let ids: HashMap<uuid::Uuid, String> = topics.iter().map(|t| (t.id, t.name.clone())).collect();
         async move { (parts, ids, cluster.call(Target::Broker(leader), &request, deadline).await) }
     });
     let mut records = Vec::new();
@@ -342,6 +342,10 @@ pub async fn commit<C: Connect, R: Runtime>(
         }
     }
     Ok(())
+}
+
+fn find<'t>(topics: &'t [Topic], name: &str) -> Option<&'t Topic> {
+    topics.iter().find(|t| t.name == name)
 }
 
 #[cfg(test)]

@@ -133,8 +133,6 @@ async fn coordinators_once<C: Connect, R: Runtime>(
     if groups.is_empty() {
         return Ok(out);
     }
-    // Make sure coordinators can be routed to by id.
-    metadata::fetch(cluster, metadata::Topics::None, deadline).await?;
     // v4+ (KIP-699) asks for many keys at once; older brokers take one key per request.
     let version = cluster.negotiated_version::<FindCoordinatorRequest>(Target::Any, deadline).await?;
     if version < 4 {

@@ -184,38 +184,3 @@ pub async fn describe_cluster<C: Connect, R: Runtime>(
         topics: vec![],
     })
 }
-
-/// Topic metadata kept for a short while in instance memory, for the produce path (one Metadata
-/// round trip per HTTP request would cost as much as the produce itself). Entries are dropped on
-/// any retriable error, and expire after `max_age_ms` so new partitions are picked up.
-#[derive(Default)]
-pub struct TopicCache {
-    entries: std::cell::RefCell<std::collections::HashMap<String, (std::rc::Rc<Topic>, u64)>>,
-}
-
-impl TopicCache {
-    pub async fn get<C: Connect, R: Runtime>(
-        &self,
-        cluster: &Cluster<C, R>,
-        name: &str,
-        max_age_ms: u64,
-        deadline: Deadline,
-    ) -> Result<std::rc::Rc<Topic>> {
-        let now = cluster.runtime().monotonic_ms();
-        if let Some((t, at)) = self.entries.borrow().get(name)
-            && now.saturating_sub(*at) < max_age_ms
-        {
-            return Ok(t.clone());
-        }
-        let t = std::rc::Rc::new(topic(cluster, name, deadline).await?);
-        // Leaderless partitions would only produce retries: do not keep such a view.
-        if t.partitions.iter().all(|p| p.leader >= 0) {
-            self.entries.borrow_mut().insert(name.to_owned(), (t.clone(), now));
-        }
-        Ok(t)
-    }
-
-    pub fn invalidate(&self, name: &str) {
-        self.entries.borrow_mut().remove(name);
-    }
-}

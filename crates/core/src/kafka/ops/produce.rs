@@ -17,10 +17,11 @@ use kafka_protocol::messages::{ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{Compression, Record};
 
+use crate::kafka::client::Client;
 use crate::kafka::cluster::{Cluster, Target};
 use crate::kafka::compression::{encode_batch, plain_record};
 use crate::kafka::error::{Error, Result};
-use crate::kafka::ops::metadata::{Topic, TopicCache};
+use crate::kafka::ops::metadata::Topic;
 use crate::kafka::partitioner::partition_for_key;
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
@@ -50,7 +51,6 @@ pub struct ProduceOptions {
     /// -1 (all in-sync replicas), 0 or 1.
     pub acks: i16,
     pub compression: Compression,
-    pub metadata_max_age_ms: u64,
     /// Upper bound for one partition's batch before compression (the broker refuses batches over
     /// `message.max.bytes`, 1 MiB by default, and takes one batch per partition per request).
     pub max_batch_bytes: usize,
@@ -84,16 +84,15 @@ fn record_size(r: &OutRecord) -> usize {
 /// Writes `records` to `topic`. The outer error is a whole-request failure (unknown topic, no
 /// broker reachable before any record was tried); inner results are per record, in input order.
 pub async fn produce<C: Connect, R: Runtime>(
-    cluster: &Cluster<C, R>,
-    cache: &TopicCache,
-    spread: &RoundRobin,
+    client: &Client<C, R>,
     topic_name: &str,
     records: Vec<OutRecord>,
     options: ProduceOptions,
     deadline: Deadline,
 ) -> Result<Vec<Result<Delivery>>> {
+    let cluster = client.cluster();
     let rt = cluster.runtime();
-    let mut topic = cache.get(cluster, topic_name, options.metadata_max_age_ms, deadline).await?;
+    let mut topic = client.topic(topic_name, deadline).await?;
     let count = topic.partitions.len() as i32;
     let now = rt.wall_ms();
 
@@ -104,7 +103,7 @@ pub async fn produce<C: Connect, R: Runtime>(
         let p = match (r.partition, &r.key) {
             (Some(p), _) => p,
             (None, Some(key)) => partition_for_key(key, count),
-            (None, None) => spread.next(count),
+            (None, None) => client.spread().next(count),
         };
         assigned.push(p);
         results.push((!(0..count).contains(&p)).then(|| {
@@ -161,10 +160,10 @@ pub async fn produce<C: Connect, R: Runtime>(
         }
         retries += 1;
         // Fresh metadata before the next attempt; short, growing pauses for elections to finish.
-        cache.invalidate(topic_name);
+        client.forget_topic(topic_name);
         let pause = (25u64 << retries.min(4)).min(deadline.remaining_ms(rt));
         rt.sleep(pause).await;
-        match cache.get(cluster, topic_name, options.metadata_max_age_ms, deadline).await {
+        match client.topic(topic_name, deadline).await {
             Ok(t) => topic = t,
             Err(e) if e.is_retriable() => {}
             Err(e) => return Err(e),

@@ -22,7 +22,7 @@ use crate::app::{App, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Driven, Response};
 use crate::kafka::ops::consumer::{self, FetchedRecord};
-use crate::kafka::ops::{metadata, offsets};
+use crate::kafka::ops::offsets;
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 use crate::state::KvStore;
@@ -77,11 +77,9 @@ pub(super) async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx
             *offsets::list(ctx.cluster(), &topic, &[id], offsets::EARLIEST, ctx.deadline).await?.get(&id).unwrap_or(&0)
         }
     };
-    let names = [name.to_owned()];
-    let meta = metadata::fetch(ctx.cluster(), metadata::Topics::Named(&names), ctx.deadline).await?;
     let fetched = consumer::fetch(
         ctx.cluster(),
-        &meta,
+        std::slice::from_ref(&topic),
         &[((name.to_owned(), id), offset)],
         timeout as i32,
         1,
@@ -151,10 +149,10 @@ async fn stream_records<C: Connect, R: Runtime, K: KvStore>(
     wait_ms: i32,
     mut out: mpsc::Sender<Vec<u8>>,
 ) {
-    let names = [topic.clone()];
     loop {
-        let deadline = Deadline::after(app.cluster.runtime(), app.config.request_timeout_ms);
-        let meta = match metadata::fetch(&app.cluster, metadata::Topics::Named(&names), deadline).await {
+        let deadline = Deadline::after(app.client.runtime(), app.config.request_timeout_ms);
+        // From the client's cache; a retriable fetch error below drops it (leaders moved).
+        let meta = match app.client.topic(&topic, deadline).await {
             Ok(m) => m,
             Err(e) => {
                 let _ = out.send(error_line(e.into())).await;
@@ -162,7 +160,12 @@ async fn stream_records<C: Connect, R: Runtime, K: KvStore>(
             }
         };
         let pos: Vec<((String, i32), i64)> = positions.iter().map(|(p, o)| ((topic.clone(), *p), *o)).collect();
-        let fetched = consumer::fetch(&app.cluster, &meta, &pos, wait_ms, 1, 8 << 20, deadline).await;
+        let fetched =
+            consumer::fetch(app.client.cluster(), std::slice::from_ref(&*meta), &pos, wait_ms, 1, 8 << 20, deadline)
+                .await;
+        for (_, e) in &fetched.errors {
+            app.client.observe(Some(e), Some(&topic), None);
+        }
         let mut chunk = Vec::new();
         for r in &fetched.records {
             if let Some(p) = positions.iter_mut().find(|(p, _)| *p == r.partition) {

@@ -254,8 +254,7 @@ async fn preflight<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -
     let topic = ctx.param("topic").to_owned();
     validate::topic_name(&topic)?;
     let cluster_id = ctx.check_cluster().await?;
-    let opts = ctx.app.produce_options();
-    ctx.app.topics.get(ctx.cluster(), &topic, opts.metadata_max_age_ms, ctx.deadline).await?;
+    ctx.client().topic(&topic, ctx.deadline).await?;
     Ok((cluster_id, topic))
 }
 
@@ -358,7 +357,7 @@ async fn write_batch<C: Connect, R: Runtime, K: KvStore>(
     topic: &str,
     batch: Vec<Result<Parsed, ApiError>>,
 ) -> Vec<Report> {
-    let deadline = Deadline::after(app.cluster.runtime(), app.config.request_timeout_ms);
+    let deadline = Deadline::after(app.client.runtime(), app.config.request_timeout_ms);
     let mut metas = Vec::new();
     let mut records = Vec::new();
     for p in batch.iter().flatten() {
@@ -368,7 +367,7 @@ async fn write_batch<C: Connect, R: Runtime, K: KvStore>(
     let results = if records.is_empty() {
         Ok(vec![])
     } else {
-        produce_records(&app.cluster, &app.topics, &app.spread, topic, records, app.produce_options(), deadline).await
+        produce_records(&app.client, topic, records, app.produce_options(), deadline).await
     };
     let mut results = match results {
         Ok(r) => r.into_iter().map(|r| r.map_err(ApiError::from)).collect::<Vec<_>>(),

@@ -9,6 +9,7 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod formats;
+pub mod fuzz;
 pub mod http;
 pub mod kafka;
 #[cfg(feature = "native")]

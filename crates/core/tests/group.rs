@@ -2,6 +2,7 @@
 //! instance's state lives in a local `ConsumerInstance`, as the handler would load and save it.
 //! `make test` provides the broker in KRE_TEST_BOOTSTRAP; without it each test says so and skips.
 #![cfg(feature = "native")]
+// Helpers outside #[test] fns unwrap too (clippy.toml covers the tests themselves).
 #![allow(clippy::unwrap_used)]
 
 use std::rc::Rc;

@@ -67,7 +67,6 @@ fn subscribed_topics(metadata: &Bytes) -> Vec<String> {
 /// gave, which is written to `member_id` at once: a join that then outlives its deadline must be
 /// sent again under that id, or every attempt would be one more new member (and one more
 /// rebalance) in the group.
-#[allow(clippy::too_many_arguments)]
 pub async fn join<C: Connect, R: Runtime>(
     cluster: &Cluster<C, R>,
     coordinator: i32,

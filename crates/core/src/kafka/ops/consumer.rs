@@ -41,7 +41,6 @@ pub enum Subscribe<'a> {
 
 /// One ConsumerGroupHeartbeat at the group's coordinator. `epoch` 0 joins (with a fresh
 /// `member_id`), -1 leaves; `owned` is the assignment the member reconciled.
-#[allow(clippy::too_many_arguments)]
 pub async fn heartbeat<C: Connect, R: Runtime>(
     cluster: &Cluster<C, R>,
     coordinator: i32,

@@ -289,7 +289,6 @@ pub(super) async fn stream<C: Connect + 'static, R: Runtime + 'static, K: KvStor
     Ok(Response::streaming(StatusCode::OK, ctx.content_type, Box::pin(Driven::new(driver, rx))))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn drive<C: Connect, R: Runtime, K: KvStore>(
     app: Rc<App<C, R, K>>,
     cluster_id: String,

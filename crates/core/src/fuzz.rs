@@ -1,0 +1,127 @@
+//! Fuzz entry points: every parser that reads bytes from outside — broker frames, the streamed
+//! JSON splitter, the route table, Accept negotiation, RFC 3339 times. Each takes arbitrary
+//! bytes and must return (an error is fine), never panic or hang. `fuzz/` runs them under
+//! libFuzzer (`make fuzz`); the proptests run the same functions on every `make test`.
+
+use bytes::Bytes;
+use kafka_protocol::messages::{
+    ApiVersionsRequest, ConsumerGroupHeartbeatRequest, FetchRequest, MetadataRequest, ProduceRequest,
+};
+
+use crate::http::json_stream::{Item, Splitter};
+
+/// A response frame body from a broker, decoded as the answers the client reads most.
+pub fn frame(data: &[u8]) {
+    let Some((&selector, body)) = data.split_first() else { return };
+    let mut b = Bytes::copy_from_slice(body);
+    let _ = match selector % 5 {
+        0 => crate::kafka::connection::decode_response::<ApiVersionsRequest>(&mut b, 3, 1).map(drop),
+        1 => crate::kafka::connection::decode_response::<MetadataRequest>(&mut b, 12, 1).map(drop),
+        2 => crate::kafka::connection::decode_response::<FetchRequest>(&mut b, 16, 1).map(drop),
+        3 => crate::kafka::connection::decode_response::<ProduceRequest>(&mut b, 11, 1).map(drop),
+        _ => crate::kafka::connection::decode_response::<ConsumerGroupHeartbeatRequest>(&mut b, 0, 1).map(drop),
+    };
+    // Record batches inside fetch answers: the codec path (all compressions).
+    let _ = crate::kafka::compression::decode_batches(Bytes::copy_from_slice(body));
+}
+
+/// The streamed-produce splitter, fed in chunks cut where the first byte says; every value it
+/// yields is at most the limit and the bytes it yields come from the input.
+pub fn json_stream(data: &[u8]) {
+    let Some((&cut, body)) = data.split_first() else { return };
+    let step = usize::from(cut).max(1);
+    let mut s = Splitter::new(64);
+    let mut total = 0;
+    for chunk in body.chunks(step) {
+        for item in s.push(chunk) {
+            if let Item::Value(v) = item {
+                assert!(v.len() <= 64, "value over the limit");
+                total += v.len();
+            }
+        }
+        assert!(s.buffered() <= body.len());
+    }
+    if let Some(Item::Value(v)) = s.finish() {
+        total += v.len();
+    }
+    assert!(total <= body.len(), "more bytes out than in");
+}
+
+/// Method (first byte) and path (the rest) through the route table: a route or a 400/404/405.
+pub fn route(data: &[u8]) {
+    let Some((&m, path)) = data.split_first() else { return };
+    let method = [
+        http::Method::GET,
+        http::Method::POST,
+        http::Method::PUT,
+        http::Method::DELETE,
+        http::Method::PATCH,
+        http::Method::HEAD,
+    ][usize::from(m) % 6]
+        .clone();
+    let path = String::from_utf8_lossy(path);
+    if let Err(e) = crate::http::router::route(&method, &path) {
+        assert!(matches!(e.status().as_u16(), 400 | 404 | 405), "{e}");
+    }
+    let _ = crate::http::router::percent_decode(&path);
+}
+
+/// An Accept header against both APIs' offers: a type offered, or 406.
+pub fn negotiate(data: &[u8]) {
+    use crate::http::negotiate::{V2_OFFERS, V3_OFFERS, negotiate};
+    let accept = String::from_utf8_lossy(data);
+    for offers in [V2_OFFERS, V3_OFFERS] {
+        match negotiate(Some(&accept), offers) {
+            Ok(t) => assert!(offers.iter().any(|o| o.media == t)),
+            Err(e) => assert_eq!(e.status().as_u16(), 406),
+        }
+    }
+}
+
+/// RFC 3339 parsing; what parses formats back to a time that parses to the same instant.
+pub fn rfc3339(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Some(ms) = crate::time::parse_ms(&text)
+        && (0..253_402_300_800_000).contains(&ms)
+    {
+        assert_eq!(crate::time::parse_ms(&crate::time::format_ms(ms)), Some(ms), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    /// The seeds `make fuzz` starts from must pass as they are.
+    #[test]
+    fn seeds_pass() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 5] = [
+            ("frame", super::frame),
+            ("json_stream", super::json_stream),
+            ("route", super::route),
+            ("negotiate", super::negotiate),
+            ("rfc3339", super::rfc3339),
+        ];
+        for (name, target) in targets {
+            let dir = root.join(name);
+            let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            for entry in entries.flatten() {
+                target(&std::fs::read(entry.path()).unwrap_or_default());
+            }
+        }
+    }
+
+    proptest! {
+        // The fuzz targets on every `make test` (no coverage guidance; `make fuzz` has it).
+        #[test]
+        fn targets_never_panic(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+            super::frame(&data);
+            super::json_stream(&data);
+            super::route(&data);
+            super::negotiate(&data);
+            super::rfc3339(&data);
+        }
+    }
+}

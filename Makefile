@@ -1,5 +1,5 @@
 # kafka-rest-edge: the two commands are `make run` and `make test`; each installs what is missing.
-.PHONY: run test build tools serve stop bench
+.PHONY: run test build tools serve stop bench fuzz
 
 ## run: broker (127.0.0.1:9092) + Redis + the component under wasmtime serve on 127.0.0.1:8082, in the foreground
 run:
@@ -24,6 +24,10 @@ serve:
 ## bench: produce benchmarks, native baseline and REST in one run, printed as ratios (~4 minutes)
 bench:
 	@scripts/bench.sh
+
+## fuzz: every fuzz target for KRE_FUZZ_SECONDS (default 60) each, coverage-guided (cargo-fuzz, stable)
+fuzz:
+	@scripts/fuzz.sh
 
 ## stop: stop every broker and Redis the scripts started
 stop:

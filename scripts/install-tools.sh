@@ -8,6 +8,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 WASMTIME_VERSION=48.0.8
 WASM_TOOLS_VERSION=1.263.0
 WAC_VERSION=0.12.0
+CARGO_FUZZ_VERSION=0.13.1
 
 mkdir -p "$KRE_TOOLS"
 
@@ -24,9 +25,10 @@ install_wasmtime() {
   fi
   echo "[tools] building wasmtime $WASMTIME_VERSION (trimmed feature set; a one-time, long compile)"
   # Only what `wasmtime serve` of a WASI 0.3 component needs: a much shorter compile than the default set.
-  CARGO_TARGET_DIR="$KRE_TOOLS/build" cargo install --root "$KRE_TOOLS" wasmtime-cli \
+  CARGO_TARGET_DIR="$KRE_TOOLS/build-wasmtime" cargo install --root "$KRE_TOOLS" wasmtime-cli \
     --version "$WASMTIME_VERSION" --locked --no-default-features \
     --features run,serve,cranelift,component-model,component-model-async,pooling-allocator,parallel-compilation,cache,config
+  rm -rf "$KRE_TOOLS/build-wasmtime"
 }
 
 install_wasm_tools() {
@@ -34,8 +36,9 @@ install_wasm_tools() {
     return
   fi
   echo "[tools] building wasm-tools $WASM_TOOLS_VERSION"
-  CARGO_TARGET_DIR="$KRE_TOOLS/build" cargo install --root "$KRE_TOOLS" wasm-tools \
+  CARGO_TARGET_DIR="$KRE_TOOLS/build-wasm-tools" cargo install --root "$KRE_TOOLS" wasm-tools \
     --version "$WASM_TOOLS_VERSION" --locked --no-default-features --features component,validate,print
+  rm -rf "$KRE_TOOLS/build-wasm-tools"
 }
 
 install_wac() {
@@ -43,7 +46,17 @@ install_wac() {
     return
   fi
   echo "[tools] building wac $WAC_VERSION (component composition)"
-  CARGO_TARGET_DIR="$KRE_TOOLS/build" cargo install --root "$KRE_TOOLS" wac-cli --version "$WAC_VERSION" --locked
+  CARGO_TARGET_DIR="$KRE_TOOLS/build-wac" cargo install --root "$KRE_TOOLS" wac-cli --version "$WAC_VERSION" --locked
+  rm -rf "$KRE_TOOLS/build-wac"
+}
+
+install_cargo_fuzz() {
+  if [ -x "$KRE_TOOLS/bin/cargo-fuzz" ] && "$KRE_TOOLS/bin/cargo-fuzz" --version | grep -q "$CARGO_FUZZ_VERSION"; then
+    return
+  fi
+  echo "[tools] building cargo-fuzz $CARGO_FUZZ_VERSION (make fuzz)"
+  CARGO_TARGET_DIR="$KRE_TOOLS/build-cargo-fuzz" cargo install --root "$KRE_TOOLS" cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+  rm -rf "$KRE_TOOLS/build-cargo-fuzz"
 }
 
 need_rust_target
@@ -51,6 +64,7 @@ case "${1:-all}" in
   wasmtime) install_wasmtime ;;
   wasm-tools) install_wasm_tools ;;
   wac) install_wac ;;
+  cargo-fuzz) install_cargo_fuzz ;;
   all) install_wasm_tools; install_wac; install_wasmtime ;;
 esac
-rm -rf "$KRE_TOOLS/build"
+# Each tool builds in its own directory, removed once installed (two installs may run at once).

@@ -90,10 +90,11 @@ impl Splitter {
                 _ => {}
             }
             self.pos += 1;
+            // The closing byte counts too: a value one byte over the limit is too large
+            // (found by the fuzzer: it passed whole).
+            self.check_limit();
             if self.depth == 0 {
                 out.push(self.take_item());
-            } else {
-                self.check_limit();
             }
         }
         // One compaction per push, not per item.
@@ -163,6 +164,12 @@ mod tests {
         }
         out.extend(s.finish());
         out
+    }
+
+    #[test]
+    fn a_value_ending_one_byte_over_the_limit_is_too_large() {
+        assert_eq!(split_all(&[b"{\"a\":1}"], 6), vec![Item::TooLarge(7)]);
+        assert_eq!(split_all(&[b"{\"a\":1}"], 7), vec![v("{\"a\":1}")]);
     }
 
     fn v(s: &str) -> Item {

@@ -72,9 +72,15 @@ step "client tests (native core against the real broker)"
 cargo test -q -p kre-core --features native --test '*'
 
 step "end-to-end tests (HTTP → wasmtime serve → component → Kafka / Redis)"
+# Every v3 answer is kept for the conformance check against the OpenAPI document (below).
+export KRE_V3_CAPTURE="$KRE_RUN_DIR_TEST/v3-capture"
+rm -rf "$KRE_V3_CAPTURE"
 cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
 
 step "3-broker cluster tests"
 "$here/kafka.sh" start cluster
 KRE_TEST_CLUSTER=127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094 \
   cargo test -q -p kafka-rest-edge --test 'cluster_*' -- --test-threads 1
+
+step "v3 conformance: every v3 answer above against Confluent's v3 OpenAPI document"
+cargo test -q -p kafka-rest-edge --test v3_conformance -- --nocapture

@@ -2,8 +2,8 @@
 //! API reports them, matching what the brokers themselves say, also after losing a broker.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
-mod common;
+use kre_test_support as common;
+use kre_test_support::needs;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -3,8 +3,8 @@
 //! Confluent-Server-only families.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
-mod common;
+use kre_test_support as common;
+use kre_test_support::needs;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -2,8 +2,8 @@
 //! serves any consumer, group membership renewed by the consumer's own requests (KIP-848).
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
-mod common;
+use kre_test_support as common;
+use kre_test_support::needs;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -2,8 +2,8 @@
 //! silent (answers within the deadline, never a hang), broker host names, body limits.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
-mod common;
+use kre_test_support as common;
+use kre_test_support::needs;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

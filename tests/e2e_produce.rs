@@ -1,8 +1,8 @@
 //! Produce through the served component, read back natively from the real broker.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
-mod common;
+use kre_test_support as common;
+use kre_test_support::needs;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -2,8 +2,8 @@
 //! consumer instances outlive the host that created them and are visible to every host.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
-mod common;
+use kre_test_support as common;
+use kre_test_support::needs;
 
 use common::{Host, unique};
 use serde_json::json;

@@ -1,8 +1,8 @@
 //! v3 metadata and topic administration through the served component, against the real broker.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
-mod common;
+use kre_test_support as common;
+use kre_test_support::needs;
 
 use common::kafka::Kafka;
 use common::{Host, bootstrap, unique};

@@ -16,83 +16,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-struct Conn {
-    reader: BufReader<TcpStream>,
-    host: String,
-    path: String,
-}
-
-impl Conn {
-    fn open(url: &str) -> Result<Conn, String> {
-        let rest = url.strip_prefix("http://").ok_or("only http:// URLs")?;
-        let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
-        let s = TcpStream::connect(host).map_err(|e| format!("connect {host}: {e}"))?;
-        s.set_nodelay(true).map_err(|e| e.to_string())?;
-        Ok(Conn { reader: BufReader::new(s), host: host.to_owned(), path })
-    }
-
-    /// One GET; returns the status after reading the whole body (Content-Length or chunked).
-    fn get(&mut self) -> Result<u16, String> {
-        let req = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n\r\n", self.path, self.host);
-        self.reader.get_mut().write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-        self.read_response().map(|(status, _)| status)
-    }
-
-    /// One POST with a body; returns the status and the response body.
-    fn post(&mut self, content_type: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
-        let req = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-            self.path,
-            self.host,
-            body.len()
-        );
-        let s = self.reader.get_mut();
-        s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-        s.write_all(body).map_err(|e| e.to_string())?;
-        self.read_response()
-    }
-
-    fn read_response(&mut self) -> Result<(u16, Vec<u8>), String> {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).map_err(|e| e.to_string())?;
-        let status: u16 =
-            line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or(format!("bad status line {line:?}"))?;
-        let (mut length, mut chunked) = (None, false);
-        loop {
-            line.clear();
-            self.reader.read_line(&mut line).map_err(|e| e.to_string())?;
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            let lower = l.to_ascii_lowercase();
-            if let Some(v) = lower.strip_prefix("content-length:") {
-                length = v.trim().parse::<usize>().ok();
-            } else if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
-                chunked = true;
-            }
-        }
-        let mut body = Vec::new();
-        if chunked {
-            loop {
-                line.clear();
-                self.reader.read_line(&mut line).map_err(|e| e.to_string())?;
-                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16)
-                    .map_err(|e| e.to_string())?;
-                let mut buf = vec![0; size + 2];
-                self.reader.read_exact(&mut buf).map_err(|e| e.to_string())?;
-                if size == 0 {
-                    break;
-                }
-                body.extend_from_slice(&buf[..size]);
-            }
-        } else if let Some(n) = length {
-            body = vec![0; n];
-            self.reader.read_exact(&mut body).map_err(|e| e.to_string())?;
-        }
-        Ok((status, body))
-    }
-}
+use kre_test_support::Conn;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -164,17 +88,8 @@ fn latency(url: &str, n: usize, concurrency: usize, seconds: u64) -> Result<(), 
 
 /// 1 KiB of printable bytes, base64-encoded once (the record value of every benchmark).
 fn payload_b64() -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let data: Vec<u8> = (0..1024u32).map(|i| b'a' + (i * 7 % 26) as u8).collect();
-    let mut out = String::new();
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
-        out.push(T[(n >> 18) as usize & 63] as char);
-        out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
-    }
-    out
+    kre_test_support::b64(&data)
 }
 
 fn v2_body(batch: usize, value: &str) -> Vec<u8> {

@@ -1,6 +1,5 @@
 //! A native Kafka client for the tests (the project's own core over std sockets), to set up and
 //! check what the proxy reports independently of the proxy.
-#![allow(dead_code, clippy::unwrap_used)]
 
 use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};

@@ -1,10 +1,13 @@
-//! Shared by the end-to-end tests: the real wasm host (`wasmtime serve` running the composed
-//! component), a minimal HTTP/1.1 client, and the environment `make test` prepares
-//! (KRE_TEST_BOOTSTRAP: the test broker; KRE_TEST_REDIS: the test Redis).
-#![allow(dead_code, clippy::unwrap_used)]
+//! Shared by the end-to-end tests and the benchmark: the real wasm host (`wasmtime serve`
+//! running the composed component), HTTP/1.1 clients (one exchange per connection for tests,
+//! keep-alive [`Conn`] for load), base64, Kafka fixtures, and the environment `make test`
+//! prepares (KRE_TEST_BOOTSTRAP: the test broker; KRE_TEST_REDIS: the test Redis).
+// Test support: a failed unwrap is the failing test's message.
+#![allow(clippy::unwrap_used)]
 
 /// Skips the calling test, saying why, when the environment `make test` prepares is missing
 /// (so `cargo test --workspace` works offline); under `make test` it is always there.
+#[macro_export]
 macro_rules! needs {
     ($($var:literal),+) => {
         $(if std::env::var($var).is_err() {
@@ -16,7 +19,7 @@ macro_rules! needs {
 
 pub mod kafka;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -32,8 +35,9 @@ pub fn bootstrap() -> String {
     env("KRE_TEST_BOOTSTRAP")
 }
 
+/// The repository's root (this crate lives in crates/test-support).
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A port nobody listens on, never the same twice in this test process: tests run in parallel,
@@ -196,7 +200,26 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
     }
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
-    parse_reply(&raw)
+    let reply = parse_reply(&raw);
+    capture(method, path, &reply);
+    reply
+}
+
+/// With KRE_V3_CAPTURE set (a directory), every v3 JSON answer is kept there for the conformance
+/// test (tests/v3_conformance.rs), which checks it against the v3 OpenAPI document.
+fn capture(method: &str, path: &str, reply: &Reply) {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let Ok(dir) = std::env::var("KRE_V3_CAPTURE") else { return };
+    let json = reply.header("content-type").is_some_and(|t| t.starts_with("application/json"));
+    if !path.starts_with("/v3/") || !json || reply.body.is_empty() {
+        return;
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&reply.body) else { return };
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let entry = serde_json::json!({"method": method, "path": path, "status": reply.status, "body": body});
+    let _ = std::fs::create_dir_all(&dir);
+    let file = PathBuf::from(dir).join(format!("{}-{n}.json", std::process::id()));
+    let _ = std::fs::write(file, serde_json::to_vec(&entry).unwrap_or_default());
 }
 
 fn parse_reply(raw: &[u8]) -> Reply {
@@ -328,32 +351,91 @@ fn dechunk_partial(mut data: &[u8]) -> Vec<u8> {
 }
 
 pub fn b64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
-        out.push(T[(n >> 18) as usize & 63] as char);
-        out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 pub fn b64_decode(s: &str) -> Vec<u8> {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let vals: Vec<u32> =
-        s.bytes().filter(|b| *b != b'=').map(|b| T.iter().position(|t| *t == b).unwrap() as u32).collect();
-    let mut out = Vec::new();
-    for c in vals.chunks(4) {
-        let n = c.iter().enumerate().fold(0u32, |acc, (i, v)| acc | v << (18 - 6 * i));
-        out.push((n >> 16) as u8);
-        if c.len() > 2 {
-            out.push((n >> 8) as u8);
-        }
-        if c.len() > 3 {
-            out.push(n as u8);
-        }
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+/// A keep-alive HTTP/1.1 connection (TCP_NODELAY) for load: one request at a time, bodies read
+/// whole (Content-Length or chunked).
+pub struct Conn {
+    pub reader: BufReader<TcpStream>,
+    pub host: String,
+    pub path: String,
+}
+
+impl Conn {
+    pub fn open(url: &str) -> Result<Conn, String> {
+        let rest = url.strip_prefix("http://").ok_or("only http:// URLs")?;
+        let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+        let s = TcpStream::connect(host).map_err(|e| format!("connect {host}: {e}"))?;
+        s.set_nodelay(true).map_err(|e| e.to_string())?;
+        Ok(Conn { reader: BufReader::new(s), host: host.to_owned(), path })
     }
-    out
+
+    /// One GET; returns the status after reading the whole body (Content-Length or chunked).
+    pub fn get(&mut self) -> Result<u16, String> {
+        let req = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n\r\n", self.path, self.host);
+        self.reader.get_mut().write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+        self.read_response().map(|(status, _)| status)
+    }
+
+    /// One POST with a body; returns the status and the response body.
+    pub fn post(&mut self, content_type: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+        let req = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            self.path,
+            self.host,
+            body.len()
+        );
+        let s = self.reader.get_mut();
+        s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+        s.write_all(body).map_err(|e| e.to_string())?;
+        self.read_response()
+    }
+
+    pub fn read_response(&mut self) -> Result<(u16, Vec<u8>), String> {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        let status: u16 =
+            line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or(format!("bad status line {line:?}"))?;
+        let (mut length, mut chunked) = (None, false);
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).map_err(|e| e.to_string())?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            let lower = l.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                length = v.trim().parse::<usize>().ok();
+            } else if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+                chunked = true;
+            }
+        }
+        let mut body = Vec::new();
+        if chunked {
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line).map_err(|e| e.to_string())?;
+                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16)
+                    .map_err(|e| e.to_string())?;
+                let mut buf = vec![0; size + 2];
+                self.reader.read_exact(&mut buf).map_err(|e| e.to_string())?;
+                if size == 0 {
+                    break;
+                }
+                body.extend_from_slice(&buf[..size]);
+            }
+        } else if let Some(n) = length {
+            body = vec![0; n];
+            self.reader.read_exact(&mut body).map_err(|e| e.to_string())?;
+        }
+        Ok((status, body))
+    }
 }

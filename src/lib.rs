@@ -52,6 +52,9 @@ async fn handle(request: Request) -> impl IntoResponse {
     if !response.body.is_empty() || response.stream.is_some() || response.status != http::StatusCode::NO_CONTENT {
         builder = builder.header(http::header::CONTENT_TYPE, response.content_type);
     }
+    for (name, value) in response.headers {
+        builder = builder.header(name, value);
+    }
     let body = match response.stream {
         // Streamed as the core produces it (v3 streaming produce: one delivery report per record).
         Some(chunks) => {

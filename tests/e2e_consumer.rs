@@ -222,12 +222,18 @@ fn manual_assignment_seek_and_json_format() {
     );
     // Format mismatch is 40601.
     host.send("GET", &format!("{base}/records"), &[("accept", BIN)], None).assert_error(406, 40601);
-    // Manual commit of given offsets, read back.
-    assert_eq!(
-        post(&host, &format!("{base}/offsets"), &json!({"offsets": [{"topic": topic, "partition": 0, "offset": 2}]}))
-            .status,
-        204
-    );
+    // Seeking a partition this instance is not assigned: Confluent's 409/40903 ("No current
+    // assignment for partition"), and nothing stored.
+    let other = json!({"offsets": [{"topic": topic, "partition": 1, "offset": 0}]});
+    let msg = post(&host, &format!("{base}/positions"), &other).assert_error(409, 40903);
+    assert!(msg.contains("No current assignment for partition"), "{msg}");
+    let other = json!({"partitions": [{"topic": topic, "partition": 7}]});
+    post(&host, &format!("{base}/positions/beginning"), &other).assert_error(409, 40903);
+    post(&host, &format!("{base}/positions/end"), &other).assert_error(409, 40903);
+    // Manual commit of given offsets: the offset given is the last record consumed, so the commit
+    // is the next one (Confluent's commitOffsets) and its metadata is kept.
+    let commit = json!({"offsets": [{"topic": topic, "partition": 0, "offset": 2, "metadata": "m-2"}]});
+    assert_eq!(post(&host, &format!("{base}/offsets"), &commit).status, 204);
     let c = host
         .send(
             "GET",
@@ -236,7 +242,15 @@ fn manual_assignment_seek_and_json_format() {
             Some(&serde_json::to_vec(&json!({"partitions": tp})).unwrap()),
         )
         .json();
-    assert_eq!(c["offsets"][0]["offset"], 2);
+    assert_eq!(c["offsets"][0]["offset"], 3, "offset + 1 committed: {c}");
+    assert_eq!(c["offsets"][0]["metadata"], "m-2");
+    // Another instance of the group, with no position of its own, resumes after the last record
+    // consumed (not re-reading it).
+    let id2 = create(&host, &group, json!({"format": "json"}));
+    let base2 = format!("/consumers/{group}/instances/{id2}");
+    assert_eq!(post(&host, &format!("{base2}/assignments"), &json!({"partitions": tp})).status, 204);
+    let resumed: Vec<i64> = records(&host, &base2, JSONF, 1000).iter().map(|r| r["offset"].as_i64().unwrap()).collect();
+    assert_eq!(resumed, vec![3, 4]);
     kafka.delete_topic(&topic);
 }
 

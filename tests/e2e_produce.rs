@@ -217,7 +217,8 @@ fn v3_records_single_and_batch() {
     assert_eq!(v["successes"][1]["offset"], 1);
     assert_eq!(kafka.read_partition(&topic, 0).len(), 2);
     host.json("POST", &format!("{path}:batch"), &json!({"entries": [{"id": "x"}, {"id": "x"}]})).assert_error(400, 400);
-    host.json("POST", &format!("{path}:batch"), &json!({"entries": []})).assert_error(422, 422);
+    // The OpenAPI document answers an empty batch with 400.
+    host.json("POST", &format!("{path}:batch"), &json!({"entries": []})).assert_error(400, 400);
     kafka.delete_topic(&topic);
 }
 

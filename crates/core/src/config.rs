@@ -20,6 +20,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("consumer_instance_timeout_ms", "300000"),
     ("consumer_request_timeout_ms", "1000"),
     ("consumer_group_protocol", "auto"),
+    ("allow_internal_topic_writes", "false"),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +49,9 @@ pub struct Config {
     pub consumer_request_timeout_ms: u64,
     /// v2 subscriptions: "consumer" (KIP-848), "classic", or "auto" (KIP-848 where the broker has it).
     pub consumer_group_protocol: String,
+    /// Whether internal topics (`__consumer_offsets`, any `__*`) may be deleted, repartitioned or
+    /// have their configs changed through the API (403/40301 otherwise).
+    pub allow_internal_topic_writes: bool,
 }
 
 impl Default for Config {
@@ -71,6 +75,7 @@ impl Default for Config {
                 consumer_instance_timeout_ms: 300_000,
                 consumer_request_timeout_ms: 1_000,
                 consumer_group_protocol: "auto".into(),
+                allow_internal_topic_writes: false,
             },
         }
     }
@@ -128,6 +133,11 @@ impl Config {
             consumer_group_protocol: match get("consumer_group_protocol").as_str() {
                 p @ ("auto" | "consumer" | "classic") => p.to_owned(),
                 other => return Err(format!("consumer_group_protocol: '{other}' is not auto, consumer or classic")),
+            },
+            allow_internal_topic_writes: match get("allow_internal_topic_writes").as_str() {
+                "true" => true,
+                "false" => false,
+                other => return Err(format!("allow_internal_topic_writes: '{other}' is not true or false")),
             },
         })
     }

@@ -166,6 +166,8 @@ pub struct ErrorBody<'a> {
 pub struct ApiError {
     code: ErrorCode,
     message: String,
+    /// For 405: the methods the resource has (the `Allow` header).
+    allowed: Option<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -180,7 +182,7 @@ impl std::error::Error for ApiError {}
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError { code, message: message.into(), allowed: None }
     }
     pub fn kind(&self) -> ErrorCode {
         self.code
@@ -222,8 +224,15 @@ impl ApiError {
     pub fn cluster_not_found(cluster: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("Cluster '{cluster}' not found."))
     }
-    pub fn method_not_allowed(method: &str, path: &str) -> Self {
-        Self::new(ErrorCode::MethodNotAllowed, format!("HTTP method {method} is not supported for {path}."))
+    pub fn method_not_allowed(method: &str, path: &str, allowed: &[&str]) -> Self {
+        let mut e =
+            Self::new(ErrorCode::MethodNotAllowed, format!("HTTP method {method} is not supported for {path}."));
+        e.allowed = Some(allowed.join(", "));
+        e
+    }
+    /// The `Allow` header's value, for a 405.
+    pub fn allowed(&self) -> Option<&str> {
+        self.allowed.as_deref()
     }
     pub fn not_acceptable(accept: &str, offered: &[&str]) -> Self {
         Self::new(

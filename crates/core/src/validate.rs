@@ -38,6 +38,35 @@ pub fn broker_id(text: &str) -> ApiResult<i32> {
         .ok_or_else(|| ApiError::not_found(format!("Broker '{}' not found.", text.escape_default())))
 }
 
+/// The longest a records request long-polls, on v2 and v3 alike (the request's own deadline,
+/// `kafka_request_timeout_ms`, bounds it too).
+pub const MAX_WAIT_MS: u64 = 30_000;
+
+/// A `timeout` query parameter: a non-negative number of milliseconds, capped at [`MAX_WAIT_MS`].
+pub fn wait_ms(text: &str) -> Result<u64, ApiError> {
+    text.parse::<u64>()
+        .map(|ms| ms.min(MAX_WAIT_MS))
+        .map_err(|_| ApiError::bad_request(format!("timeout '{text}' is not a number of milliseconds.")))
+}
+
+/// A `max_bytes` query parameter: a non-negative number of bytes.
+pub fn max_bytes(text: &str) -> Result<usize, ApiError> {
+    text.parse::<usize>().map_err(|_| ApiError::bad_request(format!("max_bytes '{text}' is not a number of bytes.")))
+}
+
+/// Internal topics (`__consumer_offsets`, `__transaction_state`, any `__*`) hold the cluster's
+/// own state: deleting or reshaping one through the API loses every group's offsets, so it needs
+/// `allow_internal_topic_writes`.
+pub fn writable_topic(name: &str, config: &crate::Config) -> Result<(), ApiError> {
+    if name.starts_with("__") && !config.allow_internal_topic_writes {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::Forbidden,
+            format!("Topic '{name}' is internal; changing it needs allow_internal_topic_writes=true."),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

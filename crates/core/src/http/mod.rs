@@ -54,6 +54,8 @@ pub struct Response {
     pub body: Vec<u8>,
     /// When set, the body is this stream (and `body` is empty).
     pub stream: Option<ChunkStream>,
+    /// Headers beyond Content-Type (e.g. `Allow` on a 405).
+    pub headers: Vec<(http::HeaderName, String)>,
 }
 
 impl std::fmt::Debug for Response {
@@ -70,22 +72,38 @@ impl std::fmt::Debug for Response {
 impl Response {
     pub fn json(status: http::StatusCode, content_type: &str, value: &impl serde::Serialize) -> Self {
         match serde_json::to_vec(value) {
-            Ok(body) => Response { status, content_type: content_type.to_owned(), body, stream: None },
+            Ok(body) => {
+                Response { status, content_type: content_type.to_owned(), body, stream: None, headers: Vec::new() }
+            }
             Err(e) => Response::error(&ApiError::internal(format!("cannot encode the response: {e}")), content_type),
         }
     }
 
     pub fn empty(status: http::StatusCode, content_type: &str) -> Self {
-        Response { status, content_type: content_type.to_owned(), body: Vec::new(), stream: None }
+        Response { status, content_type: content_type.to_owned(), body: Vec::new(), stream: None, headers: Vec::new() }
     }
 
     pub fn streaming(status: http::StatusCode, content_type: &str, stream: ChunkStream) -> Self {
-        Response { status, content_type: content_type.to_owned(), body: Vec::new(), stream: Some(stream) }
+        Response {
+            status,
+            content_type: content_type.to_owned(),
+            body: Vec::new(),
+            stream: Some(stream),
+            headers: Vec::new(),
+        }
     }
 
     /// An error as the reference shows it, in the content type of the API that failed.
     pub fn error(err: &ApiError, content_type: &str) -> Self {
-        Response { status: err.status(), content_type: content_type.to_owned(), body: err.body(), stream: None }
+        // RFC 9110 §15.5.6: a 405 lists the methods the resource has.
+        let headers = err.allowed().map(|a| vec![(http::header::ALLOW, a.to_owned())]).unwrap_or_default();
+        Response {
+            status: err.status(),
+            content_type: content_type.to_owned(),
+            body: err.body(),
+            stream: None,
+            headers,
+        }
     }
 
     /// The whole body, draining a stream if there is one (tests and non-streaming hosts).

@@ -23,7 +23,8 @@ fn confluent_only(segments: &[&str]) -> bool {
         return false;
     }
     let family = segments[3].split(':').next().unwrap_or("");
-    matches!(family, "links" | "balancer" | "broker-replica-exclusions" | "remove-broker-tasks")
+    // `cells` and the other Confluent Cloud families of Confluent's v3 SDK (kafkarestv3).
+    matches!(family, "links" | "balancer" | "broker-replica-exclusions" | "remove-broker-tasks" | "cells")
         || (family == "brokers" && segments.get(5).is_some_and(|s| *s == "tasks"))
         || segments.last().is_some_and(|s| *s == "replica-status")
 }
@@ -69,8 +70,10 @@ pub fn api_of(path: &str) -> Api {
 }
 
 pub fn route(method: &Method, path: &str) -> Result<Matched, ApiError> {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-    let mut path_matched = false;
+    // Empty segments (`//`, a trailing `/`) are ignored: `/topics/` and `…/positions//beginning`
+    // are served as their normalised paths, as Confluent's and Karapace's proxies do.
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut allowed: Vec<&str> = Vec::new();
     for spec in TABLE {
         let Some(params) = match_pattern(spec.pattern, &segments)? else {
             continue;
@@ -78,14 +81,14 @@ pub fn route(method: &Method, path: &str) -> Result<Matched, ApiError> {
         if spec.method == method {
             return Ok(Matched { route: spec.route, params });
         }
-        path_matched = true;
+        allowed.push(spec.method.as_str());
     }
     if confluent_only(&segments) {
         let cluster = segments.get(2).map(|c| vec![("cluster", (*c).to_owned())]).unwrap_or_default();
         return Ok(Matched { route: Route::ConfluentOnly, params: Params(cluster) });
     }
-    if path_matched {
-        Err(ApiError::method_not_allowed(method.as_str(), path))
+    if !allowed.is_empty() {
+        Err(ApiError::method_not_allowed(method.as_str(), path, &allowed))
     } else {
         Err(ApiError::not_found(format!("No resource at {path}.")))
     }
@@ -184,8 +187,11 @@ mod tests {
         assert_eq!((e.status().as_u16(), e.error_code()), (404, 404));
         let e = route(&Method::PUT, "/v3/clusters/c/topics/t").expect_err("405");
         assert_eq!((e.status().as_u16(), e.error_code()), (405, 405));
-        let e = route(&Method::GET, "/v3/clusters//topics").expect_err("empty segment");
-        assert_eq!(e.status().as_u16(), 404);
+        assert_eq!(e.allowed(), Some("GET, DELETE, PATCH"));
+        // Empty segments are ignored, as a trailing slash is.
+        assert_eq!(route(&Method::GET, "/v3/clusters//c/topics").expect("normalised").route, Route::Topics);
+        let m = route(&Method::POST, "/consumers/g/instances/i/positions//beginning").expect("normalised");
+        assert_eq!(m.route, Route::V2SeekBeginning);
         let e = route(&Method::GET, "/topics/%zz").expect_err("bad escape");
         assert_eq!(e.status().as_u16(), 400);
     }

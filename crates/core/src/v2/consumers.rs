@@ -316,6 +316,7 @@ pub async fn seek<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     if targets.is_empty() {
         return Err(ApiError::unprocessable("offsets or timestamps is required."));
     }
+    assigned(&rec, targets.iter().map(|(tp, _)| tp))?;
     for (tp, offset) in targets {
         rec.set_position(&tp.topic, tp.partition, offset);
     }
@@ -326,6 +327,7 @@ pub async fn seek<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
 pub async fn seek_to<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, end: bool) -> ApiResult<Response> {
     let mut rec = instance(ctx).await?;
     let parts = partitions_of(&body_json(ctx)?, "partitions")?;
+    assigned(&rec, parts.iter())?;
     let at = if end { offsets::LATEST } else { offsets::EARLIEST };
     let list: Vec<(TopicPartition, i64)> = parts.into_iter().map(|p| (p, at)).collect();
     for (tp, offset) in session(ctx).offsets_at(&list).await? {
@@ -333,6 +335,19 @@ pub async fn seek_to<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>,
     }
     save(ctx, &mut rec).await?;
     Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
+}
+
+/// Seeking needs the partition assigned, as the Java consumer Confluent's proxy wraps does ("No
+/// current assignment for partition", an IllegalStateException → 409/40903).
+fn assigned<'a>(rec: &ConsumerInstance, mut parts: impl Iterator<Item = &'a TopicPartition>) -> ApiResult<()> {
+    let mine = rec.partitions();
+    match parts.find(|p| !mine.contains(p)) {
+        Some(p) => Err(ApiError::new(
+            ErrorCode::IllegalState,
+            format!("Illegal state: No current assignment for partition {}-{}", p.topic, p.partition),
+        )),
+        None => Ok(()),
+    }
 }
 
 pub async fn commit<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -347,7 +362,10 @@ pub async fn commit<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
                         o.get("offset").and_then(Value::as_i64).filter(|n| *n >= 0).ok_or_else(|| {
                             ApiError::unprocessable(format!("offsets: {o} needs a non-negative offset."))
                         })?;
-                    Ok(((tp.topic, tp.partition), offset, o.get("metadata").and_then(Value::as_str).map(String::from)))
+                    // The offset given is the last record consumed: the commit is the next one
+                    // (Confluent's KafkaConsumerState.commitOffsets), so a restart resumes after it.
+                    let next = offset.saturating_add(1);
+                    Ok(((tp.topic, tp.partition), next, o.get("metadata").and_then(Value::as_str).map(String::from)))
                 })
                 .collect::<ApiResult<_>>()?
         }
@@ -366,12 +384,12 @@ pub async fn committed<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K
     let rec = instance(ctx).await?;
     let parts = partitions_of(&body_json(ctx)?, "partitions")?;
     let coordinator = ctx.client().coordinator(&rec.group, ctx.deadline).await?;
-    let all = groups::committed(ctx.cluster(), &rec.group, coordinator, ctx.deadline).await?;
+    let all = groups::committed_with_metadata(ctx.cluster(), &rec.group, coordinator, ctx.deadline).await?;
     let offsets: Vec<Value> = parts
         .iter()
         .map(|p| {
-            let offset = all.get(&(p.topic.clone(), p.partition)).copied().unwrap_or(-1);
-            serde_json::json!({"topic": p.topic, "partition": p.partition, "offset": offset, "metadata": ""})
+            let (offset, metadata) = all.get(&(p.topic.clone(), p.partition)).cloned().unwrap_or((-1, String::new()));
+            serde_json::json!({"topic": p.topic, "partition": p.partition, "offset": offset, "metadata": metadata})
         })
         .collect();
     Ok(ctx.json(StatusCode::OK, &serde_json::json!({ "offsets": offsets })))
@@ -413,15 +431,11 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
         ));
     }
     let timeout_ms = match ctx.req.query_param("timeout") {
-        Some(t) => t
-            .parse::<u64>()
-            .map_err(|_| ApiError::bad_request(format!("timeout '{t}' is not a number of milliseconds.")))?,
+        Some(t) => crate::validate::wait_ms(&t)?,
         None => rec.request_timeout_ms.unwrap_or(ctx.app.config.consumer_request_timeout_ms),
     };
     let max_bytes = match ctx.req.query_param("max_bytes") {
-        Some(b) => b
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request(format!("max_bytes '{b}' is not a number of bytes.")))?,
+        Some(b) => crate::validate::max_bytes(&b)?,
         None => 64 << 20,
     };
     let out = session(ctx).poll(&mut rec, timeout_ms, max_bytes).await?;
@@ -439,7 +453,7 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
         write_record(&mut body, &rec.format, r);
     }
     body.push(b']');
-    Ok(Response { status: StatusCode::OK, content_type: media.to_owned(), body, stream: None })
+    Ok(Response { status: StatusCode::OK, content_type: media.to_owned(), body, stream: None, headers: Vec::new() })
 }
 
 fn write_record(out: &mut Vec<u8>, format: &str, r: &consumer::FetchedRecord) {

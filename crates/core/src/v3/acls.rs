@@ -58,7 +58,9 @@ fn encode(s: &str) -> String {
 fn enum_param(table: &[(i8, &str)], field: &str, value: Option<String>) -> ApiResult<i8> {
     match value {
         None => Ok(ANY),
-        Some(v) => code_of(table, &v).ok_or_else(|| {
+        // UNKNOWN is a value the broker reports, never one it accepts in a filter (it drops the
+        // connection): refused here like any unknown name.
+        Some(v) => code_of(table, &v).filter(|_| !v.eq_ignore_ascii_case("UNKNOWN")).ok_or_else(|| {
             let names: Vec<&str> = table.iter().map(|(_, n)| *n).filter(|n| *n != "UNKNOWN").collect();
             ApiError::bad_request(format!("{field} '{v}' is not one of {}.", names.join(", ")))
         }),

@@ -100,6 +100,9 @@ async fn scope_of<'a, C: Connect, R: Runtime, K: KvStore>(
         ScopeKind::Topic => {
             let t = ctx.param("topic");
             validate::topic_name(t)?;
+            if ctx.req.method != http::Method::GET {
+                validate::writable_topic(t, &ctx.app.config)?;
+            }
             let names = [t.to_owned()];
             let meta = checked_metadata(ctx, Topics::Named(&names)).await?;
             Ok((meta.cluster_id, Scope::Topic(t)))
@@ -184,6 +187,10 @@ pub async fn alter<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, k
                 return Err(ApiError::bad_request(format!("data[{i}].operation '{other}' is not SET or DELETE.")));
             }
         };
+        // Kafka stores an empty name as given; it can never be read or removed again.
+        if e.name.trim().is_empty() {
+            return Err(ApiError::bad_request(format!("data[{i}].name may not be empty.")));
+        }
         if op != AlterOp::Delete && e.value.is_none() {
             return Err(ApiError::bad_request(format!("data[{i}].value is required for {op:?}.")));
         }

@@ -243,11 +243,16 @@ pub async fn lag<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> 
 pub async fn lag_summary<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let (cluster_id, g) = one_group(ctx).await?;
     let rows = lags_of(ctx, &g).await?;
-    let links = Links::new(ctx, &cluster_id);
+    // As Confluent's lag summary: a group without committed offsets has no summary (404); a
+    // partition nobody owns (an EMPTY group) names no consumer ("" ids, as Confluent writes them).
     let lag = |r: &LagRow<'_>| (r.end - r.current).max(0);
+    let Some(max) = rows.iter().max_by_key(|r| lag(r)) else {
+        return Err(ApiError::not_found("Consumer group offsets could not be found."));
+    };
+    let links = Links::new(ctx, &cluster_id);
     let total: i64 = rows.iter().map(lag).sum();
-    let max = rows.iter().max_by_key(|r| lag(r));
-    let owner = max.and_then(|r| r.owner);
+    let owner = max.owner;
+    let consumer_id = owner.map_or("", |m| m.member_id.as_str());
     let v = resource(
         "KafkaConsumerGroupLagSummary",
         links.url(&format!("/consumer-groups/{}/lag-summary", g.id)),
@@ -255,15 +260,15 @@ pub async fn lag_summary<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R,
         json!({
             "cluster_id": cluster_id,
             "consumer_group_id": g.id,
-            "max_lag_consumer_id": owner.map_or("", |m| m.member_id.as_str()),
+            "max_lag_consumer_id": consumer_id,
             "max_lag_instance_id": owner.and_then(|m| m.instance_id.clone()),
             "max_lag_client_id": owner.map_or("", |m| m.client_id.as_str()),
-            "max_lag_topic_name": max.map_or("", |r| r.topic.as_str()),
-            "max_lag_partition_id": max.map_or(0, |r| r.partition),
-            "max_lag": max.map_or(0, lag),
+            "max_lag_topic_name": max.topic,
+            "max_lag_partition_id": max.partition,
+            "max_lag": lag(max),
             "total_lag": total,
-            "max_lag_consumer": owner.map(|m| links.related(&format!("/consumer-groups/{}/consumers/{}", g.id, m.member_id))),
-            "max_lag_partition": max.map(|r| links.related(&format!("/topics/{}/partitions/{}", r.topic, r.partition))),
+            "max_lag_consumer": links.related(&format!("/consumer-groups/{}/consumers/{consumer_id}", g.id)),
+            "max_lag_partition": links.related(&format!("/topics/{}/partitions/{}", max.topic, max.partition)),
         }),
     );
     Ok(ctx.json(StatusCode::OK, &v))

@@ -63,11 +63,33 @@ struct CreateTopicRequest {
     partitions_count: Option<i32>,
     replication_factor: Option<i16>,
     #[serde(default)]
-    replicas_assignments: BTreeMap<String, Vec<i32>>,
+    replicas_assignments: Assignments,
     #[serde(default)]
     configs: Vec<ConfigEntry>,
     #[serde(default)]
     validate_only: bool,
+}
+
+/// `replicas_assignments` as the OpenAPI document has it (`{"0": [1, 2]}`), or as Confluent's Go
+/// SDK sends it (`[{"partition_id": 0, "broker_ids": [1, 2]}]`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Assignments {
+    Map(BTreeMap<String, Vec<i32>>),
+    List(Vec<AssignmentEntry>),
+}
+
+impl Default for Assignments {
+    fn default() -> Self {
+        Assignments::Map(BTreeMap::new())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignmentEntry {
+    partition_id: i32,
+    broker_ids: Vec<i32>,
 }
 
 #[derive(Deserialize)]
@@ -79,13 +101,29 @@ struct ConfigEntry {
 pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let body: CreateTopicRequest = parse_body(ctx)?;
     validate::topic_name(&body.topic_name)?;
-    let mut assignments = Vec::with_capacity(body.replicas_assignments.len());
-    for (partition, brokers) in &body.replicas_assignments {
-        let p = partition.parse::<i32>().ok().filter(|p| *p >= 0).ok_or_else(|| {
-            ApiError::bad_request(format!("replicas_assignments: '{partition}' is not a partition id."))
-        })?;
-        assignments.push((p, brokers.clone()));
+    let mut assignments = Vec::new();
+    match &body.replicas_assignments {
+        Assignments::Map(map) => {
+            for (partition, brokers) in map {
+                let p = partition.parse::<i32>().ok().filter(|p| *p >= 0).ok_or_else(|| {
+                    ApiError::bad_request(format!("replicas_assignments: '{partition}' is not a partition id."))
+                })?;
+                assignments.push((p, brokers.clone()));
+            }
+        }
+        Assignments::List(list) => {
+            for e in list {
+                if e.partition_id < 0 {
+                    return Err(ApiError::bad_request(format!(
+                        "replicas_assignments: {} is not a partition id.",
+                        e.partition_id
+                    )));
+                }
+                assignments.push((e.partition_id, e.broker_ids.clone()));
+            }
+        }
     }
+    let assigned_partitions = assignments.len() as i64;
     if body.configs.iter().any(|c| c.name.is_empty()) {
         return Err(ApiError::bad_request("configs: every entry needs a non-empty name."));
     }
@@ -104,7 +142,7 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     let partitions = if created.partitions > 0 {
         created.partitions as i64
     } else {
-        body.partitions_count.map(i64::from).unwrap_or(body.replicas_assignments.len() as i64)
+        body.partitions_count.map(i64::from).unwrap_or(assigned_partitions)
     };
     let rf = if created.replication_factor > 0 {
         created.replication_factor as i64
@@ -118,6 +156,7 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
 pub async fn delete<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param("topic");
     validate::topic_name(name)?;
+    validate::writable_topic(name, &ctx.app.config)?;
     ctx.check_cluster().await?;
     topics::delete(ctx.cluster(), name, ctx.deadline).await?;
     Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
@@ -131,6 +170,7 @@ struct UpdatePartitionCountRequest {
 pub async fn update<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param("topic").to_owned();
     validate::topic_name(&name)?;
+    validate::writable_topic(&name, &ctx.app.config)?;
     let body: UpdatePartitionCountRequest = parse_body(ctx)?;
     let names = [name.clone()];
     let meta = checked_metadata(ctx, Topics::Named(&names)).await?;

@@ -277,6 +277,17 @@ pub async fn committed<C: Connect, R: Runtime>(
     coordinator: i32,
     deadline: Deadline,
 ) -> Result<BTreeMap<(String, i32), i64>> {
+    let all = committed_with_metadata(cluster, group, coordinator, deadline).await?;
+    Ok(all.into_iter().map(|(k, (offset, _))| (k, offset)).collect())
+}
+
+/// Committed offsets with the metadata stored alongside each.
+pub async fn committed_with_metadata<C: Connect, R: Runtime>(
+    cluster: &Cluster<C, R>,
+    group: &str,
+    coordinator: i32,
+    deadline: Deadline,
+) -> Result<BTreeMap<(String, i32), (i64, String)>> {
     let gid = GroupId(StrBytes::from_string(group.to_owned()));
     // v8+ (KIP-709) names groups in a list; older versions take one group id.
     let version = cluster.negotiated_version::<OffsetFetchRequest>(Target::Broker(coordinator), deadline).await?;
@@ -293,7 +304,8 @@ pub async fn committed<C: Connect, R: Runtime>(
         for t in response.topics {
             for p in t.partitions {
                 if p.error_code == 0 && p.committed_offset >= 0 {
-                    out.insert((t.name.0.to_string(), p.partition_index), p.committed_offset);
+                    let metadata = p.metadata.map(|m| m.to_string()).unwrap_or_default();
+                    out.insert((t.name.0.to_string(), p.partition_index), (p.committed_offset, metadata));
                 }
             }
         }
@@ -303,7 +315,8 @@ pub async fn committed<C: Connect, R: Runtime>(
         for t in g.topics {
             for p in t.partitions {
                 if p.error_code == 0 && p.committed_offset >= 0 {
-                    out.insert((t.name.0.to_string(), p.partition_index), p.committed_offset);
+                    let metadata = p.metadata.map(|m| m.to_string()).unwrap_or_default();
+                    out.insert((t.name.0.to_string(), p.partition_index), (p.committed_offset, metadata));
                 }
             }
         }

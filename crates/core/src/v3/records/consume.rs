@@ -51,6 +51,15 @@ fn record_json(r: &FetchedRecord) -> Value {
     })
 }
 
+/// A query parameter through `parse` (a 400 naming it when invalid), None when absent.
+fn query<T, C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    name: &str,
+    parse: fn(&str) -> ApiResult<T>,
+) -> ApiResult<Option<T>> {
+    ctx.req.query_param(name).filter(|v| !v.is_empty()).map(|v| parse(&v)).transpose()
+}
+
 fn number<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, name: &str) -> ApiResult<Option<i64>> {
     match ctx.req.query_param(name).filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -68,8 +77,9 @@ pub(super) async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx
     if topic.partition(id).is_none() {
         return Err(ApiError::partition_not_found(name, id));
     }
-    let timeout = number(ctx, "timeout")?.unwrap_or(0).clamp(0, 60_000);
-    let max_bytes = number(ctx, "max_bytes")?.unwrap_or(1 << 20).clamp(1, i32::MAX as i64) as usize;
+    // Refused and capped as v2 refuses and caps them.
+    let timeout = query(ctx, "timeout", validate::wait_ms)?.unwrap_or(0);
+    let max_bytes = query(ctx, "max_bytes", validate::max_bytes)?.unwrap_or(1 << 20).clamp(1, i32::MAX as usize);
     let offset = match number(ctx, "offset")? {
         Some(o) if o >= 0 => o,
         Some(o) => return Err(ApiError::bad_request(format!("offset {o} is negative."))),
@@ -77,6 +87,8 @@ pub(super) async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx
             *offsets::list(ctx.cluster(), &topic, &[id], offsets::EARLIEST, ctx.deadline).await?.get(&id).unwrap_or(&0)
         }
     };
+    // The long poll ends in time for the answer to make the request's deadline.
+    let timeout = timeout.min(ctx.deadline.remaining_ms(ctx.cluster().runtime()).saturating_sub(500));
     let fetched = consumer::fetch(
         ctx.cluster(),
         std::slice::from_ref(&topic),
@@ -88,6 +100,15 @@ pub(super) async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx
     )
     .await;
     if let Some((_, e)) = fetched.errors.into_iter().next() {
+        if e.kafka_code() == Some(kafka_protocol::ResponseError::OffsetOutOfRange) {
+            // Past the end (or before the start, once retention deleted it): say what is valid.
+            let first = offsets::list(ctx.cluster(), &topic, &[id], offsets::EARLIEST, ctx.deadline).await?;
+            let end = offsets::list(ctx.cluster(), &topic, &[id], offsets::LATEST, ctx.deadline).await?;
+            let (first, end) = (first.get(&id).copied().unwrap_or(0), end.get(&id).copied().unwrap_or(0));
+            return Err(ApiError::bad_request(format!(
+                "offset {offset} is out of range for partition {id} of topic '{name}': valid offsets are {first} to {end} ({end} waits for the next record)."
+            )));
+        }
         return Err(e.into());
     }
     let (mut out, mut next, mut bytes) = (Vec::new(), offset, 0usize);
@@ -134,7 +155,7 @@ pub(super) async fn follow<C: Connect + 'static, R: Runtime + 'static, K: KvStor
             })
             .collect::<ApiResult<_>>()?,
     };
-    let wait = number(ctx, "timeout")?.unwrap_or(1000).clamp(10, 30_000) as i32;
+    let wait = query(ctx, "timeout", validate::wait_ms)?.unwrap_or(1000).max(10) as i32;
     let (tx, rx) = mpsc::channel::<Vec<u8>>(16);
     let driver = stream_records(ctx.app.clone(), name, positions, wait, tx);
     Ok(Response::streaming(StatusCode::OK, ctx.content_type, Box::pin(Driven::new(driver, rx))))

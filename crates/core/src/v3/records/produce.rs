@@ -407,7 +407,8 @@ pub(super) async fn batch<C: Connect + 'static, R: Runtime + 'static, K: KvStore
     let body: BatchRequest = serde_json::from_slice(&ctx.req.body)
         .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}.")))?;
     if body.entries.is_empty() {
-        return Err(ApiError::unprocessable("entries may not be empty."));
+        // The OpenAPI document's answer for this is 400 (a bad request body), not 422.
+        return Err(ApiError::bad_request("entries may not be empty."));
     }
     let mut ids = Vec::with_capacity(body.entries.len());
     let mut parsed = Vec::with_capacity(body.entries.len());

@@ -184,8 +184,8 @@ fn manual_assignment_seek_and_json_format() {
     kafka.create_topic(&topic, 1, 1);
     // Recent times: records older than the broker's retention (7 days) may be deleted at any moment.
     let t0 = now_ms() - 3_600_000;
-    kafka.produce_with(&topic, 0, &["{\"n\":0}", "{\"n\":1}", "{\"n\":2}"], Compression::None, t0);
-    kafka.produce_with(&topic, 0, &["{\"n\":3}", "{\"n\":4}"], Compression::None, t0 + 60_000);
+    kafka.produce_json_with(&topic, 0, &["{\"n\":0}", "{\"n\":1}", "{\"n\":2}"], t0);
+    kafka.produce_json_with(&topic, 0, &["{\"n\":3}", "{\"n\":4}"], t0 + 60_000);
     let host = Host::start(&[]);
     let group = unique("g-seek");
     let id = create(&host, &group, json!({"format": "json", "auto.offset.reset": "earliest"}));
@@ -195,7 +195,7 @@ fn manual_assignment_seek_and_json_format() {
     post(&host, &format!("{base}/subscription"), &json!({"topics": [topic]})).assert_error(409, 40903);
     let r = records(&host, &base, JSONF, 2000);
     assert_eq!(r.iter().map(|r| r["value"]["n"].as_i64().unwrap()).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
-    assert_eq!(r[0]["key"], "k0", "keys k0.. are not JSON: returned as text");
+    assert_eq!(r[0]["key"], "k0", "keys are the JSON strings \"k0\"..");
     // Seek to an offset, to the beginning, to the end, to a time.
     assert_eq!(
         post(&host, &format!("{base}/positions"), &json!({"offsets": [{"topic": topic, "partition": 0, "offset": 3}]}))

@@ -169,3 +169,59 @@ fn consume_limits_are_the_same_on_v2_and_v3_and_past_the_end_says_the_range() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
     kafka.delete_topic(&topic);
 }
+
+#[test]
+fn topics_show_every_config_and_not_found_uses_the_fixed_template() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
+    let host = Host::start(&[]);
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("parity-cfg");
+    kafka.create_topic(&topic, 1, 1);
+    // Confluent's v2 puts every describeConfigs entry in `configs`, defaults included.
+    let t = host.get(&format!("/topics/{topic}")).json();
+    assert_eq!(t["configs"]["cleanup.policy"], "delete", "{t}");
+    assert!(t["configs"]["segment.bytes"].is_string(), "{t}");
+    let msg = host.get("/topics/parity-no-such-topic").assert_error(404, 40401);
+    assert_eq!(msg, "Topic parity-no-such-topic not found.");
+    let msg = host.get(&format!("/v3/clusters/{}/topics/parity-no-such-topic", cluster_id())).assert_error(404, 40401);
+    assert_eq!(msg, "Topic parity-no-such-topic not found.");
+    kafka.delete_topic(&topic);
+}
+
+#[test]
+fn a_json_consumer_reading_bytes_that_are_not_json_gets_confluents_error_not_a_string() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
+    let host = Host::start(&[]);
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("parity-json");
+    kafka.create_topic(&topic, 1, 1);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    kafka.produce_json_with(&topic, 0, &["\"test\"", "{\"a\":1}"], now);
+    // Keys k0/k1 are not JSON: raw `test` would otherwise come back looking like JSON "test".
+    kafka.produce(&topic, 0, &["test"]);
+    let group = unique("parity-json-g");
+    assert_eq!(host.json("POST", &format!("/consumers/{group}"), &json!({"name": "c", "format": "json"})).status, 200);
+    let base = format!("/consumers/{group}/instances/c");
+    let v2 = [("content-type", "application/vnd.kafka.v2+json")];
+    let assign = serde_json::to_vec(&json!({"partitions": [{"topic": topic, "partition": 0}]})).unwrap();
+    assert_eq!(host.send("POST", &format!("{base}/assignments"), &v2, Some(&assign)).status, 204);
+    let seek = serde_json::to_vec(&json!({"partitions": [{"topic": topic, "partition": 0}]})).unwrap();
+    assert_eq!(host.send("POST", &format!("{base}/positions/beginning"), &v2, Some(&seek)).status, 204);
+    let accept = [("accept", "application/vnd.kafka.json.v2+json")];
+    // The JSON records before it are answered...
+    let r = host.send("GET", &format!("{base}/records?timeout=1000"), &accept, None);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let got = r.json();
+    assert_eq!(got.as_array().unwrap().len(), 2, "{got}");
+    assert_eq!(got[0]["value"], "test");
+    // ...then the record that is not JSON is Confluent's 500/50002, and stays there.
+    for _ in 0..2 {
+        let msg = host.send("GET", &format!("{base}/records?timeout=500"), &accept, None).assert_error(500, 50002);
+        assert!(msg.contains("offset 2") && msg.contains("not JSON"), "{msg}");
+    }
+    // Seeking past it goes on.
+    let past = serde_json::to_vec(&json!({"offsets": [{"topic": topic, "partition": 0, "offset": 3}]})).unwrap();
+    assert_eq!(host.send("POST", &format!("{base}/positions"), &v2, Some(&past)).status, 204);
+    assert_eq!(host.send("GET", &format!("{base}/records?timeout=200"), &accept, None).status, 200);
+    kafka.delete_topic(&topic);
+}

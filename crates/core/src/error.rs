@@ -213,10 +213,11 @@ impl ApiError {
         Self::new(ErrorCode::NotFound, message)
     }
     pub fn topic_not_found(topic: &str) -> Self {
-        Self::new(ErrorCode::TopicNotFound, format!("Topic '{topic}' not found."))
+        // Confluent's and Karapace's fixed template, which clients match on.
+        Self::new(ErrorCode::TopicNotFound, format!("Topic {topic} not found."))
     }
     pub fn partition_not_found(topic: &str, partition: i32) -> Self {
-        Self::new(ErrorCode::PartitionNotFound, format!("Partition {partition} of topic '{topic}' not found."))
+        Self::new(ErrorCode::PartitionNotFound, format!("Partition {partition} of topic {topic} not found."))
     }
     pub fn broker_not_found(broker: i32) -> Self {
         Self::new(ErrorCode::NotFound, format!("Broker {broker} not found."))
@@ -250,7 +251,7 @@ impl ApiError {
         )
     }
     pub fn consumer_not_found(group: &str, instance: &str) -> Self {
-        Self::new(ErrorCode::ConsumerNotFound, format!("Consumer instance '{instance}' of group '{group}' not found."))
+        Self::new(ErrorCode::ConsumerNotFound, format!("Consumer instance {instance} of group {group} not found."))
     }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Internal, message)
@@ -386,6 +387,6 @@ mod tests {
     fn error_body_has_reference_shape() {
         let body = ApiError::topic_not_found("orders").body();
         let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
-        assert_eq!(v, serde_json::json!({"error_code": 40401, "message": "Topic 'orders' not found."}));
+        assert_eq!(v, serde_json::json!({"error_code": 40401, "message": "Topic orders not found."}));
     }
 }

@@ -204,6 +204,23 @@ impl Kafka {
         codec: Compression,
         timestamp: i64,
     ) -> i64 {
+        self.produce_keyed(topic, partition, values, codec, timestamp, |i| format!("k{i}"))
+    }
+
+    /// As [`Kafka::produce_with`], with keys that are JSON strings (`"k<i>"`, quotes included).
+    pub fn produce_json_with(&self, topic: &str, partition: i32, values: &[&str], timestamp: i64) -> i64 {
+        self.produce_keyed(topic, partition, values, Compression::None, timestamp, |i| format!("\"k{i}\""))
+    }
+
+    fn produce_keyed(
+        &self,
+        topic: &str,
+        partition: i32,
+        values: &[&str],
+        codec: Compression,
+        timestamp: i64,
+        key: impl Fn(usize) -> String,
+    ) -> i64 {
         let meta = self.topic(topic);
         let leader = meta.partition(partition).unwrap().leader;
         let records: Vec<Record> = values
@@ -215,7 +232,7 @@ impl Kafka {
                 plain_record(
                     i as i64,
                     timestamp,
-                    Some(Bytes::from(format!("k{i}"))),
+                    Some(Bytes::from(key(i))),
                     Some(Bytes::copy_from_slice(v.as_bytes())),
                     headers,
                 )

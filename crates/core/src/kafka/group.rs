@@ -469,53 +469,69 @@ impl<C: Connect + 'static, R: Runtime + 'static> Session<'_, C, R> {
                     Err(_) => self.client.forget_coordinator(&rec.group),
                 }
             }
-            let positions = positions_of(rec, &parts);
             let readahead_key = consumer_key(&rec.group, &rec.name);
-            let fetched = match self.ready_ahead(&readahead_key, &positions, budget).await {
-                Some(ready) => ready,
-                None => {
-                    let max_wait = i32::try_from(wait_ms.min(budget.remaining_ms(rt))).unwrap_or(i32::MAX);
-                    let min_bytes = rec.fetch_min_bytes.unwrap_or(1).max(1);
-                    let max = i32::try_from(max_bytes).unwrap_or(i32::MAX);
-                    consumer::fetch(self.client.cluster(), &topics, &positions, max_wait, min_bytes, max, budget).await
-                }
-            };
-            // Leaders moved: fresh metadata next time. Out of range (data deleted, or a seek past the
-            // end): reset as configured.
-            for ((t, _), e) in &fetched.errors {
-                if e.is_retriable() {
-                    self.client.forget_topic(t);
-                }
-            }
-            for ((t, p), e) in &fetched.errors {
-                if e.kafka_code() == Some(kafka_protocol::ResponseError::OffsetOutOfRange) {
-                    let at = if rec.auto_offset_reset == "latest" { offsets::LATEST } else { offsets::EARLIEST };
-                    let tp = TopicPartition { topic: t.clone(), partition: *p };
-                    for (tp, o) in self.offsets_at(&[(tp, at)]).await? {
-                        rec.set_position(&tp.topic, tp.partition, o);
+            let min_bytes = rec.fetch_min_bytes.unwrap_or(1).max(1);
+            // As Confluent's read task: the answer fills up to max_bytes from every assigned
+            // partition, fetching again while it is not full and the wait is not over (one Fetch
+            // answers with what one partition had ready first).
+            let mut bytes = 0usize;
+            let mut first = true;
+            let (rest, clean) = loop {
+                let positions = positions_of(rec, &parts);
+                let remaining_wait = wait_ms.saturating_sub(rt.monotonic_ms().saturating_sub(started));
+                let max_wait = i32::try_from(remaining_wait.min(budget.remaining_ms(rt))).unwrap_or(i32::MAX);
+                let ready = if first { self.ready_ahead(&readahead_key, &positions, budget).await } else { None };
+                first = false;
+                let fetched = match ready {
+                    Some(ready) => ready,
+                    None => {
+                        let max = i32::try_from(max_bytes.saturating_sub(bytes).max(1)).unwrap_or(i32::MAX);
+                        consumer::fetch(self.client.cluster(), &topics, &positions, max_wait, min_bytes, max, budget)
+                            .await
+                    }
+                };
+                // Leaders moved: fresh metadata next time. Out of range (data deleted, or a seek
+                // past the end): reset as configured.
+                for ((t, _), e) in &fetched.errors {
+                    if e.is_retriable() {
+                        self.client.forget_topic(t);
                     }
                 }
-            }
-            let mut bytes = 0usize;
-            let mut records = fetched.records.into_iter().peekable();
-            while let Some(r) = records.peek() {
-                if !out.is_empty() && bytes + r.data_len() > max_bytes {
-                    break;
+                for ((t, p), e) in &fetched.errors {
+                    if e.kafka_code() == Some(kafka_protocol::ResponseError::OffsetOutOfRange) {
+                        let at = if rec.auto_offset_reset == "latest" { offsets::LATEST } else { offsets::EARLIEST };
+                        let tp = TopicPartition { topic: t.clone(), partition: *p };
+                        for (tp, o) in self.offsets_at(&[(tp, at)]).await? {
+                            rec.set_position(&tp.topic, tp.partition, o);
+                        }
+                    }
                 }
-                let Some(r) = records.next() else { break };
-                bytes += r.data_len();
-                rec.set_position(&r.topic, r.partition, r.offset + 1);
-                out.push(r);
-            }
+                let got = fetched.records.len();
+                let mut records = fetched.records.into_iter().peekable();
+                while let Some(r) = records.peek() {
+                    if !out.is_empty() && bytes + r.data_len() > max_bytes {
+                        break;
+                    }
+                    let Some(r) = records.next() else { break };
+                    bytes += r.data_len();
+                    rec.set_position(&r.topic, r.partition, r.offset + 1);
+                    out.push(r);
+                }
+                let rest: Vec<consumer::FetchedRecord> = records.collect();
+                let clean = fetched.errors.is_empty();
+                let waited_out = wait_ms <= rt.monotonic_ms().saturating_sub(started) || budget.remaining_ms(rt) == 0;
+                // Full (a surplus is left), an error to report, the wait is over, or nothing came
+                // within it: answer now.
+                if !rest.is_empty() || !clean || waited_out || got == 0 || bytes >= max_bytes {
+                    break (rest, clean);
+                }
+            };
             // A consumer catching up (this answer at least half full) gets its next records ready
-            // while the client handles these: what this Fetch brought beyond max_bytes when that is
-            // enough for another such answer, else a read-ahead.
+            // while the client handles these: what the last Fetch brought beyond max_bytes when
+            // that is enough for another such answer, else a read-ahead.
             let ahead_bytes = max_bytes.min(MAX_READAHEAD_BYTES);
-            let rest: Vec<consumer::FetchedRecord> = records.collect();
             let next = positions_of(rec, &parts);
-            if fetched.errors.is_empty()
-                && rest.iter().map(consumer::FetchedRecord::data_len).sum::<usize>() >= ahead_bytes / 2
-            {
+            if clean && rest.iter().map(consumer::FetchedRecord::data_len).sum::<usize>() >= ahead_bytes / 2 {
                 let rest = consumer::FetchResult { records: rest, errors: vec![] };
                 self.client.readahead().keep(&readahead_key, next, rest, rt.monotonic_ms());
             } else if bytes >= ahead_bytes / 2 && !out.is_empty() {

@@ -438,7 +438,32 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
         Some(b) => crate::validate::max_bytes(&b)?,
         None => 64 << 20,
     };
-    let out = session(ctx).poll(&mut rec, timeout_ms, max_bytes).await?;
+    let mut out = session(ctx).poll(&mut rec, timeout_ms, max_bytes).await?;
+    if rec.format == "json"
+        && let Some(bad) = out.iter().position(|r| !is_json(&r.key) || !is_json(&r.value))
+    {
+        // Bytes that are not JSON cannot be shown as JSON without losing what they are (raw
+        // `test` and JSON `"test"` would look the same). Confluent's JSON consumer fails the
+        // read (a SerializationException → 500/50002): the records before it are answered, the
+        // position stays on it (seek past it, or read it with a binary consumer).
+        let r = &out[bad];
+        let err = ApiError::new(
+            ErrorCode::KafkaError,
+            format!(
+                "Kafka error: the record at offset {} of partition {} of topic {} is not JSON; this consumer's format is json (seek past it, or read it with a binary consumer).",
+                r.offset, r.partition, r.topic
+            ),
+        );
+        for dropped in out.drain(bad..) {
+            let keep =
+                rec.position(&dropped.topic, dropped.partition).map_or(dropped.offset, |p| p.min(dropped.offset));
+            rec.set_position(&dropped.topic, dropped.partition, keep);
+        }
+        if out.is_empty() {
+            save(ctx, &mut rec).await?;
+            return Err(err);
+        }
+    }
     // Saved first: a request that lost a race (409) encodes nothing.
     save(ctx, &mut rec).await?;
     // Written straight out: a JSON tree per record would cost more than fetching it.
@@ -454,6 +479,11 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
     }
     body.push(b']');
     Ok(Response { status: StatusCode::OK, content_type: media.to_owned(), body, stream: None, headers: Vec::new() })
+}
+
+/// Whether `data` (absent, or bytes) can be shown as JSON.
+fn is_json(data: &Option<bytes::Bytes>) -> bool {
+    data.as_ref().is_none_or(|b| serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok())
 }
 
 fn write_record(out: &mut Vec<u8>, format: &str, r: &consumer::FetchedRecord) {

@@ -32,17 +32,14 @@ struct TopicView<'a> {
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param("topic");
     validate::topic_name(name)?;
-    // Metadata and the topic's config overrides, from two brokers at once if need be.
+    // Metadata and the topic's configs, from two brokers at once if need be. Every config, as
+    // Confluent's v2 (AdminClientWrapper.buildTopic puts all of describeConfigs' entries in).
     let (topic, configs) = futures::join!(
         metadata::topic(ctx.cluster(), name, ctx.deadline),
         configs::describe_topic(ctx.cluster(), name, ctx.deadline)
     );
     let topic = topic?;
-    let configs = configs?
-        .into_iter()
-        .filter(|c| c.source == configs::SOURCE_DYNAMIC_TOPIC)
-        .map(|c| (c.name, if c.sensitive { None } else { c.value }))
-        .collect();
+    let configs = configs?.into_iter().map(|c| (c.name, if c.sensitive { None } else { c.value })).collect();
     Ok(ctx.json(
         StatusCode::OK,
         &TopicView {

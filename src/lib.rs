@@ -42,7 +42,7 @@ async fn app() -> Result<Rc<HostApp>, ApiError> {
 #[http_service]
 async fn handle(request: Request) -> impl IntoResponse {
     let response = match app().await {
-        Ok(app) => match into_core(request, app.config.max_request_bytes).await {
+        Ok(app) => match into_core(request, app.config.max_request_bytes, app.config.body_idle_timeout_ms).await {
             Ok(req) => app.handle(req).await,
             Err(e) => kre_core::http::Response::error(&e, JSON),
         },
@@ -66,17 +66,27 @@ async fn handle(request: Request) -> impl IntoResponse {
 }
 
 /// Reads the body (refusing more than `limit` bytes) and keeps what the core needs.
-async fn into_core(request: Request, limit: usize) -> Result<kre_core::http::Request, ApiError> {
+async fn into_core(request: Request, limit: usize, idle_ms: u64) -> Result<kre_core::http::Request, ApiError> {
     let (parts, body) = request.into_parts();
-    let mut stream = body.stream();
+    let stream = body.stream();
     let mut buf = Vec::new();
     let mut body_stream: Option<kre_core::http::BodyStream> = None;
     if kre_core::http::router::streams_body(&parts.method, parts.uri.path()) {
         // Handed over unread: the route consumes it while it answers.
         body_stream = Some(Box::pin(stream.map(|chunk| chunk.map_err(|e| format!("{e:?}")))));
     } else {
+        // A body that stops arriving is answered 408, never waited for.
+        use kre_core::Runtime;
+        let timer = move || -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+            Box::pin(async move { host::clock::WasiClock.sleep(idle_ms).await })
+        };
+        let mut stream = kre_core::http::idle_limited(
+            Box::pin(stream.map(|chunk| chunk.map_err(|e| format!("{e:?}")))),
+            idle_ms,
+            timer,
+        );
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Cannot read the request body: {e:?}")))?;
+            let chunk = chunk.map_err(|e| ApiError::body_read(&e))?;
             if buf.len() + chunk.len() > limit {
                 return Err(ApiError::payload_too_large(limit));
             }

@@ -86,7 +86,12 @@ fn acl_filters_refuse_unknown() {
     let acls = format!("/v3/clusters/{}/acls", cluster_id());
     for field in ["resource_type", "pattern_type", "operation", "permission"] {
         host.get(&format!("{acls}?{field}=UNKNOWN")).assert_error(400, 400);
-        host.send("DELETE", &format!("{acls}?resource_type=TOPIC&{field}=UNKNOWN"), &[], None).assert_error(400, 400);
+        let delete = if field == "resource_type" {
+            format!("{acls}?resource_type=UNKNOWN")
+        } else {
+            format!("{acls}?resource_type=TOPIC&{field}=UNKNOWN")
+        };
+        host.send("DELETE", &delete, &[], None).assert_error(400, 400);
     }
 }
 
@@ -223,5 +228,40 @@ fn a_json_consumer_reading_bytes_that_are_not_json_gets_confluents_error_not_a_s
     let past = serde_json::to_vec(&json!({"offsets": [{"topic": topic, "partition": 0, "offset": 3}]})).unwrap();
     assert_eq!(host.send("POST", &format!("{base}/positions"), &v2, Some(&past)).status, 204);
     assert_eq!(host.send("GET", &format!("{base}/records?timeout=200"), &accept, None).status, 200);
+    kafka.delete_topic(&topic);
+}
+
+#[test]
+fn a_body_that_stops_arriving_is_answered_not_waited_for() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
+    use std::io::{Read, Write};
+    let host = Host::start(&[("BODY_IDLE_TIMEOUT_MS", "1000")]);
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("parity-idle");
+    kafka.create_topic(&topic, 1, 1);
+    // A whole body promised (Content-Length 100), 10 bytes sent, the connection held open: 408.
+    let started = std::time::Instant::now();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", host.port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let head = format!(
+        "POST /topics/{topic} HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.kafka.binary.v2+json\r\nContent-Length: 100\r\n\r\n{{\"records\""
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = s.read(&mut answer).unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]).to_string();
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"error_code\":408"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    // A streaming produce that goes silent: its records are reported, then one final error
+    // report, and the stream ends.
+    let mut stream =
+        common::Streaming::open(host.port, &format!("/v3/clusters/{}/topics/{topic}/records", cluster_id()));
+    stream.send(br#"{"value":{"type":"STRING","data":"one"}}"#);
+    let reports = stream.reports_within(2, std::time::Duration::from_secs(10));
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert_eq!(reports[0]["error_code"], 200);
+    assert_eq!(reports[1]["error_code"], 408, "{reports:?}");
+    assert_eq!(kafka.read_all(&topic).len(), 1);
     kafka.delete_topic(&topic);
 }

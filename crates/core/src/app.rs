@@ -89,7 +89,18 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
 }
 
 impl<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static> App<C, R, K> {
-    pub async fn handle(self: &Rc<Self>, req: Request) -> Response {
+    pub async fn handle(self: &Rc<Self>, mut req: Request) -> Response {
+        // A streamed body that goes silent ends with an error (streaming produce writes it as its
+        // final report) instead of holding the request and its instance.
+        if let Some(body) = req.body_stream.get_mut().take() {
+            let client = self.client.clone();
+            let idle = self.config.body_idle_timeout_ms;
+            let timer = move || -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+                let client = client.clone();
+                Box::pin(async move { client.runtime().sleep(idle).await })
+            };
+            *req.body_stream.get_mut() = Some(crate::http::idle_limited(body, idle, timer));
+        }
         let api = router::api_of(&req.path);
         let error_type = match api {
             Api::V2 => V2_JSON,

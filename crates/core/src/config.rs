@@ -21,6 +21,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("consumer_request_timeout_ms", "1000"),
     ("consumer_group_protocol", "auto"),
     ("allow_internal_topic_writes", "false"),
+    ("body_idle_timeout_ms", "60000"),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +53,9 @@ pub struct Config {
     /// Whether internal topics (`__consumer_offsets`, any `__*`) may be deleted, repartitioned or
     /// have their configs changed through the API (403/40301 otherwise).
     pub allow_internal_topic_writes: bool,
+    /// A request body (streamed or not) silent for longer than this ends the request (408, or
+    /// a final error report on streaming produce).
+    pub body_idle_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -76,6 +80,7 @@ impl Default for Config {
                 consumer_request_timeout_ms: 1_000,
                 consumer_group_protocol: "auto".into(),
                 allow_internal_topic_writes: false,
+                body_idle_timeout_ms: 60_000,
             },
         }
     }
@@ -139,6 +144,7 @@ impl Config {
                 "false" => false,
                 other => return Err(format!("allow_internal_topic_writes: '{other}' is not true or false")),
             },
+            body_idle_timeout_ms: number("body_idle_timeout_ms")?.max(1),
         })
     }
 }

@@ -41,6 +41,8 @@ pub enum ErrorCode {
     ConsumerFormatMismatch,
     /// 408/40801: Schema Registry lookup or registration failed.
     SchemaRegistryUnavailable,
+    /// 408: the request body stopped arriving (idle longer than `body_idle_timeout_ms`).
+    RequestTimeout,
     /// 409: a concurrent request changed the same state first (retry).
     Conflict,
     /// 409/40902.
@@ -85,7 +87,7 @@ impl ErrorCode {
             E::NotFound | E::TopicNotFound | E::PartitionNotFound | E::ConsumerNotFound => StatusCode::NOT_FOUND,
             E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             E::NotAcceptable | E::ConsumerFormatMismatch => StatusCode::NOT_ACCEPTABLE,
-            E::SchemaRegistryUnavailable => StatusCode::REQUEST_TIMEOUT,
+            E::SchemaRegistryUnavailable | E::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             E::Conflict | E::ConsumerAlreadyExists | E::IllegalState => StatusCode::CONFLICT,
             E::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             E::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -252,6 +254,14 @@ impl ApiError {
     }
     pub fn consumer_not_found(group: &str, instance: &str) -> Self {
         Self::new(ErrorCode::ConsumerNotFound, format!("Consumer instance {instance} of group {group} not found."))
+    }
+    /// A body read failed: 408 when it went idle (see [`crate::http::idle_limited`]), else 400.
+    pub fn body_read(reason: &str) -> Self {
+        if reason.starts_with(crate::http::IDLE_BODY) {
+            Self::new(ErrorCode::RequestTimeout, format!("Request body: {reason}."))
+        } else {
+            Self::bad_request(format!("Cannot read the request body: {reason}"))
+        }
     }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Internal, message)

@@ -118,6 +118,31 @@ impl Response {
     }
 }
 
+/// How an idle body's error starts (hosts map it to 408).
+pub const IDLE_BODY: &str = "no request body data for ";
+
+/// `body` with an idle limit: when no piece arrives before `timer()` fires, the stream yields one
+/// error and ends (a body that stops arriving never holds a request or its instance).
+pub fn idle_limited(
+    body: BodyStream,
+    idle_ms: u64,
+    timer: impl Fn() -> Pin<Box<dyn std::future::Future<Output = ()>>> + 'static,
+) -> BodyStream {
+    use futures::StreamExt;
+    use futures::future::{Either, select};
+    Box::pin(futures::stream::unfold(Some(body), move |state| {
+        let sleep = timer();
+        async move {
+            let mut body = state?;
+            match select(body.next(), sleep).await {
+                Either::Left((Some(item), _)) => Some((item, Some(body))),
+                Either::Left((None, _)) => None,
+                Either::Right(_) => Some((Err(format!("{IDLE_BODY}{idle_ms} ms")), None)),
+            }
+        }
+    }))
+}
+
 /// A stream that also drives the future producing its items: the producer pushes into a channel,
 /// the host pulls from this stream, and no spawn is needed.
 pub struct Driven<F: std::future::Future<Output = ()>> {

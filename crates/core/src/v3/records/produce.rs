@@ -274,7 +274,7 @@ pub(super) async fn stream<C: Connect + 'static, R: Runtime + 'static, K: KvStor
     while first.is_empty() && !ended {
         match input.next().await {
             Some(Ok(chunk)) => first.extend(splitter.push(&chunk)),
-            Some(Err(e)) => return Err(ApiError::bad_request(format!("Cannot read the request body: {e}"))),
+            Some(Err(e)) => return Err(ApiError::body_read(&e)),
             None => {
                 first.extend(splitter.finish());
                 ended = true;
@@ -313,8 +313,7 @@ async fn drive<C: Connect, R: Runtime, K: KvStore>(
             let items = match chunk {
                 Ok(c) => splitter.push(&c),
                 Err(e) => {
-                    let _ =
-                        queue_tx.send(Err(ApiError::bad_request(format!("Cannot read the request body: {e}")))).await;
+                    let _ = queue_tx.send(Err(ApiError::body_read(&e))).await;
                     return;
                 }
             };

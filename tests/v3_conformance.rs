@@ -19,17 +19,40 @@ fn document() -> Value {
 }
 
 /// OpenAPI 3.0 → JSON Schema: `nullable: true` admits null; `$ref`s stay (resolved against the
-/// converted document's root).
-fn convert(v: &Value) -> Value {
+/// converted document's root). Schema errors of the document itself (a `type` JSON Schema does
+/// not have, e.g. `type: int64` where `type: integer, format: int64` is meant) are collected in
+/// `errors` and read as what they evidently mean, so the rest can still be checked.
+fn convert(v: &Value, at: &str, errors: &mut std::collections::BTreeSet<String>) -> Value {
+    const TYPES: [&str; 7] = ["string", "number", "integer", "boolean", "object", "array", "null"];
     match v {
         Value::Object(m) => {
-            let mut out: Map<String, Value> = m.iter().map(|(k, v)| (k.clone(), convert(v))).collect();
+            let mut out = Map::new();
+            for (k, v) in m {
+                // Examples are data, not schema (their `type` fields are record types).
+                if k == "example" || k == "examples" {
+                    continue;
+                }
+                let here = format!("{at}/{k}");
+                if k == "type"
+                    && let Some(t) = v.as_str()
+                    && !TYPES.contains(&t)
+                {
+                    errors.insert(format!("{at}: type '{t}' is not a JSON Schema type"));
+                    if t.starts_with("int") {
+                        out.insert(k.clone(), json!("integer"));
+                    }
+                    continue;
+                }
+                out.insert(k.clone(), convert(v, &here, errors));
+            }
             if out.remove("nullable") == Some(Value::Bool(true)) {
                 return json!({"anyOf": [Value::Object(out), {"type": "null"}]});
             }
             Value::Object(out)
         }
-        Value::Array(a) => Value::Array(a.iter().map(convert).collect()),
+        Value::Array(a) => {
+            Value::Array(a.iter().enumerate().map(|(i, v)| convert(v, &format!("{at}/{i}"), errors)).collect())
+        }
         other => other.clone(),
     }
 }
@@ -69,7 +92,8 @@ fn every_v3_answer_matches_the_openapi_document() {
     needs!("KRE_V3_CAPTURE");
     let dir = PathBuf::from(std::env::var("KRE_V3_CAPTURE").unwrap());
     let doc = document();
-    let components = convert(&doc["components"]);
+    let mut doc_errors = std::collections::BTreeSet::new();
+    let components = convert(&doc["components"], "#/components", &mut doc_errors);
     let mut checked = 0;
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures: BTreeMap<String, (usize, String)> = BTreeMap::new();
@@ -88,7 +112,7 @@ fn every_v3_answer_matches_the_openapi_document() {
                 continue;
             }
         };
-        let mut root = convert(&schema);
+        let mut root = convert(&schema, "#", &mut doc_errors);
         if let Value::Object(m) = &mut root {
             m.insert("components".into(), components.clone());
         }
@@ -109,6 +133,9 @@ fn every_v3_answer_matches_the_openapi_document() {
         }
     }
     eprintln!("v3 conformance: {checked} answers checked; skipped: {skipped:?}");
+    eprintln!("schema errors in the document itself (read as meant): {doc_errors:#?}");
+    // Known: PartitionWithOffsetsData's offsets say `type: int64`. A new one is worth a look.
+    assert!(doc_errors.len() <= 2, "new schema errors in the document: {doc_errors:#?}");
     let report: Vec<String> = failures.iter().map(|(k, (n, why))| format!("{k} ({n}×): {why}")).collect();
     assert!(failures.is_empty(), "answers that do not match the document:\n  {}", report.join("\n  "));
     assert!(checked > 50, "only {checked} answers checked");

@@ -29,7 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$here/build.sh"
+# KRE_COMPONENT: bench another build of the component (e.g. an earlier commit's) with this harness.
+if [ -z "${KRE_COMPONENT:-}" ]; then "$here/build.sh"; fi
 cargo build -q --release -p kre-bench
 BENCH=target/release/kre-bench
 "$here/kafka.sh" start bench
@@ -78,6 +79,15 @@ print(f"RESULT native_consume_records_per_s {float(rows[-1][5]):.0f} records/s")
 print(f"RESULT native_consume_fetch_records_per_s {float(rows[-1][9]):.0f} records/s")
 PY
 $BENCH consume "$BASE" "bench-group-$run_id" "bench-rest500-$run_id" 20 | tee -a "$out/results"
+
+echo "== consume round trips: one REST consumer of a 6-partition topic, 100,000 1 KiB records"
+mk6() { curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+        -d "{\"topic_name\":\"$1\",\"partitions_count\":6}" "$BASE/v3/clusters/$CLUSTER/topics"; }
+mk6 "bench-six-$run_id"
+java -Xmx1g -cp "$JARS/*" -Dlog4j2.level=WARN org.apache.kafka.tools.ProducerPerformance \
+  --topic "bench-six-$run_id" --num-records 100000 --record-size 1024 --throughput -1 \
+  --producer-props bootstrap.servers=$BOOT acks=all linger.ms=5 batch.size=65536 >/dev/null
+$BENCH consume "$BASE" "bench-six-group-$run_id" "bench-six-$run_id" 20 six | tee -a "$out/results"
 # What one idle consumer instance occupies: its record in the key-value store (nothing in memory).
 key=$(redis-cli -p 36379 --scan --pattern "kre:default:consumer/*bench-group-$run_id*" | head -1)
 echo "RESULT idle_consumer_store_bytes $(redis-cli -p 36379 STRLEN "$key") bytes" | tee -a "$out/results"
@@ -105,6 +115,8 @@ if c and nc:
     nf = r.get("native_consume_fetch_records_per_s")
     if nf:
         print(f"  against ConsumerPerformance's fetch-only rate {nf:.0f} records/s (no start-up, no join): ratio {c/nf:5.2f}")
+if "rest_consume_round_trips_per_100k" in r:
+    print(f"consume round trips per 100,000 records: 3 partitions {r['rest_consume_round_trips_per_100k']:.0f}, 6 partitions {r.get('rest_six_consume_round_trips_per_100k', float('nan')):.0f} (max_bytes 1 MiB ≈ 1,000 records: 100 is the floor)")
 if "idle_consumer_store_bytes" in r:
     print(f"idle consumer instance: {r['idle_consumer_store_bytes']:.0f} bytes in the key-value store, none in the proxy's memory")
 if n:

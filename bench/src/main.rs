@@ -304,7 +304,7 @@ fn kafka_protocol_none() -> kre_core::kafka::compression::Codec {
 
 /// One REST consumer (binary, earliest) reads `topic` for up to `seconds` with max_bytes 1 MiB;
 /// acknowledged records/s. Prints the consumer's base path for the script's storage check.
-fn consume(base: &str, group: &str, topic: &str, seconds: u64) -> Result<(), String> {
+fn consume(base: &str, group: &str, topic: &str, seconds: u64, label: &str) -> Result<(), String> {
     let mut create = Conn::open(&format!("{base}/consumers/{group}"))?;
     let (status, body) = create.post(
         "application/vnd.kafka.v2+json",
@@ -323,7 +323,7 @@ fn consume(base: &str, group: &str, topic: &str, seconds: u64) -> Result<(), Str
     let mut conn = Conn::open(&format!("{inst}/records?timeout=1000&max_bytes=1048576"))?;
     let started = Instant::now();
     let end = started + Duration::from_secs(seconds);
-    let (mut n, mut empty) = (0usize, 0);
+    let (mut n, mut empty, mut answers) = (0usize, 0, 0usize);
     let mut last_data = started;
     while Instant::now() < end && empty < 5 {
         let req = format!(
@@ -341,12 +341,18 @@ fn consume(base: &str, group: &str, topic: &str, seconds: u64) -> Result<(), Str
             empty += 1;
         } else if got > 0 {
             last_data = Instant::now();
+            answers += 1;
         }
         n += got;
     }
     // Up to the last answer with records: the empty polls at the end of the topic are not reading.
     let secs = last_data.duration_since(started).as_secs_f64().max(0.001);
-    println!("RESULT rest_consume_records_per_s {:.0} records/s ({n} records in {secs:.1} s)", n as f64 / secs);
+    println!("RESULT rest_{label}consume_records_per_s {:.0} records/s ({n} records in {secs:.1} s)", n as f64 / secs);
+    // Round trips a client needs per 100,000 records (answers that carried records).
+    println!(
+        "RESULT rest_{label}consume_round_trips_per_100k {:.0} requests ({answers} answers for {n} records)",
+        answers as f64 * 100_000.0 / n.max(1) as f64
+    );
     Ok(())
 }
 
@@ -369,7 +375,13 @@ fn main() {
         Some("produce-latency") if args.len() >= 5 => {
             produce_latency(&args[2], &args[3], args[4].parse().unwrap_or(2000))
         }
-        Some("consume") if args.len() >= 6 => consume(&args[2], &args[3], &args[4], args[5].parse().unwrap_or(20)),
+        Some("consume") if args.len() >= 6 => consume(
+            &args[2],
+            &args[3],
+            &args[4],
+            args[5].parse().unwrap_or(20),
+            &args.get(6).map(|l| format!("{l}_")).unwrap_or_default(),
+        ),
         Some("native-latency") if args.len() >= 5 => {
             native_latency(&args[2], &args[3], args[4].parse().unwrap_or(2000))
         }

@@ -1,9 +1,9 @@
 //! v3 brokers: `GET /v3/clusters/{c}/brokers`, `GET …/brokers/{broker_id}` (DescribeCluster).
 
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::{Links, collection, resource};
+use super::{Collection, Links, Related, Resource};
 use crate::app::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
@@ -13,21 +13,33 @@ use crate::runtime::Runtime;
 use crate::state::KvStore;
 use crate::validate;
 
-fn broker_view(links: &Links, b: &Broker) -> Value {
+/// `BrokerData`.
+#[derive(Serialize)]
+struct BrokerData {
+    cluster_id: String,
+    broker_id: i32,
+    host: String,
+    port: i32,
+    rack: Option<String>,
+    configs: Related,
+    partition_replicas: Related,
+}
+
+fn broker_view(links: &Links, b: &Broker) -> Resource<BrokerData> {
     let id = b.id;
-    resource(
+    links.resource(
         "KafkaBroker",
-        links.url(&format!("/brokers/{id}")),
-        links.crn(&format!("/broker={id}")),
-        json!({
-            "cluster_id": links.cluster_id(),
-            "broker_id": id,
-            "host": b.host,
-            "port": b.port,
-            "rack": b.rack,
-            "configs": links.related(&format!("/brokers/{id}/configs")),
-            "partition_replicas": links.related(&format!("/brokers/{id}/partition-replicas")),
-        }),
+        &format!("/brokers/{id}"),
+        &format!("/broker={id}"),
+        BrokerData {
+            cluster_id: links.cluster_id().to_owned(),
+            broker_id: id,
+            host: b.host.clone(),
+            port: b.port,
+            rack: b.rack.clone(),
+            configs: links.rel(&format!("/brokers/{id}/configs")),
+            partition_replicas: links.rel(&format!("/brokers/{id}/partition-replicas")),
+        },
     )
 }
 
@@ -44,7 +56,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let meta = described(ctx).await?;
     let links = Links::new(ctx, &meta.cluster_id);
     let data = meta.brokers.iter().map(|b| broker_view(&links, b)).collect();
-    Ok(ctx.json(StatusCode::OK, &collection("KafkaBrokerList", links.url("/brokers"), data)))
+    Ok(ctx.json(StatusCode::OK, &Collection::new("KafkaBrokerList", links.url("/brokers"), data)))
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {

@@ -1,9 +1,9 @@
 //! v3 clusters: `GET /v3/clusters`, `GET /v3/clusters/{cluster_id}` (DescribeCluster).
 
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::{Links, collection, resource};
+use super::{Collection, Links, Related, Resource};
 use crate::app::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
@@ -12,26 +12,37 @@ use crate::kafka::transport::Connect;
 use crate::runtime::Runtime;
 use crate::state::KvStore;
 
-fn cluster_view(links: &Links, controller_id: i32) -> Value {
-    let controller = (controller_id >= 0).then(|| links.related(&format!("/brokers/{controller_id}")));
-    let mut v = resource(
+/// `ClusterData`.
+#[derive(Serialize)]
+struct ClusterData {
+    cluster_id: String,
+    /// Absent while the cluster has no active controller (optional in the document).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    controller: Option<Related>,
+    acls: Related,
+    brokers: Related,
+    broker_configs: Related,
+    consumer_groups: Related,
+    topics: Related,
+    partition_reassignments: Related,
+}
+
+fn cluster_view(links: &Links, controller_id: i32) -> Resource<ClusterData> {
+    links.resource(
         "KafkaCluster",
-        links.url(""),
-        links.crn(""),
-        json!({
-            "cluster_id": links.cluster_id(),
-            "acls": links.related("/acls"),
-            "brokers": links.related("/brokers"),
-            "broker_configs": links.related("/broker-configs"),
-            "consumer_groups": links.related("/consumer-groups"),
-            "topics": links.related("/topics"),
-            "partition_reassignments": links.related("/topics/-/partitions/-/reassignment"),
-        }),
-    );
-    if let (Some(c), Value::Object(map)) = (controller, &mut v) {
-        map.insert("controller".into(), c);
-    }
-    v
+        "",
+        "",
+        ClusterData {
+            cluster_id: links.cluster_id().to_owned(),
+            controller: (controller_id >= 0).then(|| links.rel(&format!("/brokers/{controller_id}"))),
+            acls: links.rel("/acls"),
+            brokers: links.rel("/brokers"),
+            broker_configs: links.rel("/broker-configs"),
+            consumer_groups: links.rel("/consumer-groups"),
+            topics: links.rel("/topics"),
+            partition_reassignments: links.rel("/topics/-/partitions/-/reassignment"),
+        },
+    )
 }
 
 pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -41,7 +52,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let self_url = format!("{}/v3/clusters", ctx.base_url());
     Ok(ctx.json(
         StatusCode::OK,
-        &collection("KafkaClusterList", self_url, vec![cluster_view(&links, meta.controller_id)]),
+        &Collection::new("KafkaClusterList", self_url, vec![cluster_view(&links, meta.controller_id)]),
     ))
 }
 

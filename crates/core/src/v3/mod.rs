@@ -12,6 +12,7 @@ pub mod records;
 pub mod replicas;
 pub mod topics;
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::app::Ctx;
@@ -49,7 +50,65 @@ impl Links {
     }
 }
 
-/// A single resource: `kind`, `metadata {self, resource_name}`, then `fields`.
+/// A `related` link (`Relationship` in the OpenAPI document).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Related {
+    pub related: String,
+}
+
+/// `ResourceMetadata`: the resource's own URL and its CRN.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Metadata {
+    #[serde(rename = "self")]
+    pub self_url: String,
+    pub resource_name: String,
+}
+
+/// A typed single resource: `kind`, `metadata`, then the resource's own fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Resource<T> {
+    pub kind: &'static str,
+    pub metadata: Metadata,
+    #[serde(flatten)]
+    pub data: T,
+}
+
+/// `ResourceCollectionMetadata`: whole collections, so `next` is always null.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CollectionMetadata {
+    #[serde(rename = "self")]
+    pub self_url: String,
+    pub next: Option<String>,
+}
+
+/// A typed collection: `kind`, `metadata`, `data`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Collection<T> {
+    pub kind: &'static str,
+    pub metadata: CollectionMetadata,
+    pub data: Vec<T>,
+}
+
+impl<T> Collection<T> {
+    pub fn new(kind: &'static str, self_url: String, data: Vec<T>) -> Self {
+        Collection { kind, metadata: CollectionMetadata { self_url, next: None }, data }
+    }
+}
+
+impl Links {
+    /// A typed `related` link under the cluster.
+    pub fn rel(&self, path: &str) -> Related {
+        Related { related: self.url(path) }
+    }
+
+    /// A typed resource at `{cluster}{path}` named `crn:///kafka={id}{crn}`.
+    pub fn resource<T>(&self, kind: &'static str, path: &str, crn: &str, data: T) -> Resource<T> {
+        Resource { kind, metadata: Metadata { self_url: self.url(path), resource_name: self.crn(crn) }, data }
+    }
+}
+
+/// A single resource: `kind`, `metadata {self, resource_name}`, then `fields` (untyped; resources
+/// not yet given their own struct).
 pub fn resource(kind: &str, self_url: String, resource_name: String, fields: Value) -> Value {
     let mut out = Map::new();
     out.insert("kind".into(), json!(kind));

@@ -1,10 +1,11 @@
 //! v3 partitions: `GET /v3/clusters/{c}/topics/{t}/partitions` and `…/partitions/{partition_id}`.
 
 use http::StatusCode;
-use serde_json::{Value, json};
 
 use super::topics::checked_topic;
-use super::{Links, collection, resource};
+use serde::Serialize;
+
+use super::{Collection, Links, Related, Resource};
 use crate::app::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
@@ -14,27 +15,44 @@ use crate::runtime::Runtime;
 use crate::state::KvStore;
 use crate::validate;
 
-fn partition_view(links: &Links, topic: &str, p: &Partition) -> Value {
+/// `PartitionData`.
+#[derive(Serialize)]
+struct PartitionData {
+    cluster_id: String,
+    topic_name: String,
+    partition_id: i32,
+    /// Absent when the partition has no leader (offline; optional in the document).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leader: Option<Related>,
+    replicas: Related,
+    reassignment: Related,
+}
+
+/// `PartitionWithOffsetsData`.
+#[derive(Serialize)]
+struct PartitionOffsets {
+    cluster_id: String,
+    topic_name: String,
+    partition_id: i32,
+    earliest_offset: i64,
+    latest_offset: i64,
+}
+
+fn partition_view(links: &Links, topic: &str, p: &Partition) -> Resource<PartitionData> {
     let base = format!("/topics/{topic}/partitions/{}", p.id);
-    let mut v = resource(
+    links.resource(
         "KafkaPartition",
-        links.url(&base),
-        links.crn(&format!("/topic={topic}/partition={}", p.id)),
-        json!({
-            "cluster_id": links.cluster_id(),
-            "topic_name": topic,
-            "partition_id": p.id,
-            "replicas": links.related(&format!("{base}/replicas")),
-            "reassignment": links.related(&format!("{base}/reassignment")),
-        }),
-    );
-    // No leader (offline partition): the OpenAPI document makes `leader` optional.
-    if p.leader >= 0
-        && let Value::Object(map) = &mut v
-    {
-        map.insert("leader".into(), links.related(&format!("{base}/replicas/{}", p.leader)));
-    }
-    v
+        &base,
+        &format!("/topic={topic}/partition={}", p.id),
+        PartitionData {
+            cluster_id: links.cluster_id().to_owned(),
+            topic_name: topic.to_owned(),
+            partition_id: p.id,
+            leader: (p.leader >= 0).then(|| links.rel(&format!("{base}/replicas/{}", p.leader))),
+            replicas: links.rel(&format!("{base}/replicas")),
+            reassignment: links.rel(&format!("{base}/reassignment")),
+        },
+    )
 }
 
 pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -43,7 +61,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let data = topic.partitions.iter().map(|p| partition_view(&links, &topic.name, p)).collect();
     Ok(ctx.json(
         StatusCode::OK,
-        &collection("KafkaPartitionList", links.url(&format!("/topics/{}/partitions", topic.name)), data),
+        &Collection::new("KafkaPartitionList", links.url(&format!("/topics/{}/partitions", topic.name)), data),
     ))
 }
 
@@ -75,20 +93,17 @@ pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>)
     }
     let (earliest, latest) = offsets::bounds(ctx.cluster(), &topic, id, ctx.deadline).await?;
     let links = Links::new(ctx, &cluster_id);
-    let base = format!("/topics/{name}/partitions/{id}/offset");
-    Ok(ctx.json(
-        StatusCode::OK,
-        &resource(
-            "KafkaPartitionWithOffsets",
-            links.url(&base),
-            links.crn(&format!("/topic={name}/partition={id}/offset")),
-            json!({
-                "cluster_id": cluster_id,
-                "topic_name": name,
-                "partition_id": id,
-                "earliest_offset": earliest,
-                "latest_offset": latest,
-            }),
-        ),
-    ))
+    let view = links.resource(
+        "KafkaPartitionWithOffsets",
+        &format!("/topics/{name}/partitions/{id}/offset"),
+        &format!("/topic={name}/partition={id}/offset"),
+        PartitionOffsets {
+            cluster_id,
+            topic_name: name.to_owned(),
+            partition_id: id,
+            earliest_offset: earliest,
+            latest_offset: latest,
+        },
+    );
+    Ok(ctx.json(StatusCode::OK, &view))
 }

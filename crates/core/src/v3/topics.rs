@@ -5,9 +5,9 @@ use http::StatusCode;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::{Links, checked_metadata, collection, parse_body, resource};
+use super::{Collection, Links, Related, Resource, checked_metadata, parse_body};
 use crate::app::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
@@ -18,26 +18,45 @@ use crate::runtime::Runtime;
 use crate::state::KvStore;
 use crate::validate;
 
-fn topic_view(links: &Links, name: &str, is_internal: bool, replication_factor: i64, partitions_count: i64) -> Value {
+/// `TopicData` (`authorized_operations` is not returned).
+#[derive(Serialize)]
+struct TopicData {
+    cluster_id: String,
+    topic_name: String,
+    is_internal: bool,
+    replication_factor: i64,
+    partitions_count: i64,
+    partitions: Related,
+    configs: Related,
+    partition_reassignments: Related,
+}
+
+fn topic_view(
+    links: &Links,
+    name: &str,
+    is_internal: bool,
+    replication_factor: i64,
+    partitions_count: i64,
+) -> Resource<TopicData> {
     let t = format!("/topics/{name}");
-    resource(
+    links.resource(
         "KafkaTopic",
-        links.url(&t),
-        links.crn(&format!("/topic={name}")),
-        json!({
-            "cluster_id": links.cluster_id(),
-            "topic_name": name,
-            "is_internal": is_internal,
-            "replication_factor": replication_factor,
-            "partitions_count": partitions_count,
-            "partitions": links.related(&format!("{t}/partitions")),
-            "configs": links.related(&format!("{t}/configs")),
-            "partition_reassignments": links.related(&format!("{t}/partitions/-/reassignment")),
-        }),
+        &t,
+        &format!("/topic={name}"),
+        TopicData {
+            cluster_id: links.cluster_id().to_owned(),
+            topic_name: name.to_owned(),
+            is_internal,
+            replication_factor,
+            partitions_count,
+            partitions: links.rel(&format!("{t}/partitions")),
+            configs: links.rel(&format!("{t}/configs")),
+            partition_reassignments: links.rel(&format!("{t}/partitions/-/reassignment")),
+        },
     )
 }
 
-fn view_of(links: &Links, t: &Topic) -> Value {
+fn view_of(links: &Links, t: &Topic) -> Resource<TopicData> {
     topic_view(links, &t.name, t.is_internal, t.replication_factor() as i64, t.partitions.len() as i64)
 }
 
@@ -45,7 +64,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let meta = checked_metadata(ctx, Topics::All).await?;
     let links = Links::new(ctx, &meta.cluster_id);
     let data = meta.topics.iter().map(|t| view_of(&links, t)).collect();
-    Ok(ctx.json(StatusCode::OK, &collection("KafkaTopicList", links.url("/topics"), data)))
+    Ok(ctx.json(StatusCode::OK, &Collection::new("KafkaTopicList", links.url("/topics"), data)))
 }
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {

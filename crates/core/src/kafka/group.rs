@@ -472,13 +472,19 @@ impl<C: Connect + 'static, R: Runtime + 'static> Session<'_, C, R> {
             let readahead_key = consumer_key(&rec.group, &rec.name);
             let min_bytes = rec.fetch_min_bytes.unwrap_or(1).max(1);
             // As Confluent's read task: the answer fills up to max_bytes from every assigned
-            // partition, fetching again while it is not full and the wait is not over (one Fetch
-            // answers with what one partition had ready first).
+            // partition, fetching again while it is under three quarters full and the wait is not
+            // over (one Fetch answers with what one partition had ready first); once it has
+            // records, it takes only what is ready within FILL_LINGER_MS.
             let mut bytes = 0usize;
             let mut first = true;
             let (rest, clean) = loop {
                 let positions = positions_of(rec, &parts);
-                let remaining_wait = wait_ms.saturating_sub(rt.monotonic_ms().saturating_sub(started));
+                let mut remaining_wait = wait_ms.saturating_sub(rt.monotonic_ms().saturating_sub(started));
+                if !out.is_empty() {
+                    // With records in hand, only what is ready now (or within a short linger) is
+                    // added: a consumer at the head of the log is not held until its timeout.
+                    remaining_wait = remaining_wait.min(FILL_LINGER_MS);
+                }
                 let max_wait = i32::try_from(remaining_wait.min(budget.remaining_ms(rt))).unwrap_or(i32::MAX);
                 let ready = if first { self.ready_ahead(&readahead_key, &positions, budget).await } else { None };
                 first = false;
@@ -522,7 +528,10 @@ impl<C: Connect + 'static, R: Runtime + 'static> Session<'_, C, R> {
                 let waited_out = wait_ms <= rt.monotonic_ms().saturating_sub(started) || budget.remaining_ms(rt) == 0;
                 // Full (a surplus is left), an error to report, the wait is over, or nothing came
                 // within it: answer now.
-                if !rest.is_empty() || !clean || waited_out || got == 0 || bytes >= max_bytes {
+                // Three quarters full is full enough: another Fetch for the last few records would
+                // cost a broker round trip per answer (measured: consume 0.76× → 0.51× native).
+                let full = bytes >= max_bytes / 4 * 3;
+                if !rest.is_empty() || !clean || waited_out || got == 0 || full {
                     break (rest, clean);
                 }
             };
@@ -578,6 +587,9 @@ fn coordinator_unsettled(e: &crate::kafka::Error) -> bool {
 fn pending_classic(member_id: String) -> Membership {
     Membership { member_id, epoch: -1, assigned: vec![], next_heartbeat_ms: 0, protocol: "classic".into() }
 }
+
+/// How long a records request, once it has records, waits for more to fill its answer.
+const FILL_LINGER_MS: u64 = 50;
 
 /// How often a classic member heartbeats (the Java consumer's default heartbeat.interval.ms).
 const CLASSIC_HEARTBEAT_MS: i64 = 3000;

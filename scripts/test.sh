@@ -36,6 +36,11 @@ step "tools"
 step "build"
 "$here/build.sh"
 
+step "size: the component within its 4 MB budget"
+size=$(stat -c %s target/wasm32-wasip2/release/kafka_rest_edge.wasm)
+echo "component: $size bytes (budget 4000000)"
+[ "$size" -le 4000000 ] || { echo "the component grew past 4 MB" >&2; exit 1; }
+
 step "Spin 4.1 compatibility (wasm-tools component targets --world http-trigger)"
 spin_wit="${KRE_SPIN_WIT:-$PWD/../shared/wit/spin-up-4.1.0}"
 if [ -d "$spin_wit" ]; then

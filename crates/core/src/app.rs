@@ -111,6 +111,15 @@ impl<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static> App<C, R,
             Err(e) => return Response::error(&e, error_type),
         };
         let spec = matched.spec();
+        // Disabled by the access lists: as Confluent's proxy, GET is 404 and anything else 405.
+        if spec.blocked(&self.config.api_endpoints_allowlist, &self.config.api_endpoints_blocklist) {
+            let e = if req.method == http::Method::GET {
+                ApiError::not_found("HTTP 404 Not Found")
+            } else {
+                ApiError::new(crate::error::ErrorCode::MethodNotAllowed, "HTTP 405 Method Not Allowed")
+            };
+            return Response::error(&e, error_type);
+        }
         // Records come in the consumer's own format: that route checks Accept itself (40601).
         let content_type = match spec.produces {
             Produces::ConsumerFormat => V2_JSON,

@@ -22,6 +22,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("consumer_group_protocol", "auto"),
     ("allow_internal_topic_writes", "false"),
     ("body_idle_timeout_ms", "60000"),
+    ("api_endpoints_allowlist", ""),
+    ("api_endpoints_blocklist", ""),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +58,11 @@ pub struct Config {
     /// A request body (streamed or not) silent for longer than this ends the request (408, or
     /// a final error report on streaming produce).
     pub body_idle_timeout_ms: u64,
+    /// API identifiers (Confluent's `@ResourceName` values, see the route table) that stay
+    /// enabled; empty: all.
+    pub api_endpoints_allowlist: Vec<String>,
+    /// API identifiers that are disabled (GET → 404, other methods → 405).
+    pub api_endpoints_blocklist: Vec<String>,
 }
 
 impl Default for Config {
@@ -81,6 +88,8 @@ impl Default for Config {
                 consumer_group_protocol: "auto".into(),
                 allow_internal_topic_writes: false,
                 body_idle_timeout_ms: 60_000,
+                api_endpoints_allowlist: Vec::new(),
+                api_endpoints_blocklist: Vec::new(),
             },
         }
     }
@@ -145,8 +154,15 @@ impl Config {
                 other => return Err(format!("allow_internal_topic_writes: '{other}' is not true or false")),
             },
             body_idle_timeout_ms: number("body_idle_timeout_ms")?.max(1),
+            api_endpoints_allowlist: ids(&get("api_endpoints_allowlist")),
+            api_endpoints_blocklist: ids(&get("api_endpoints_blocklist")),
         })
     }
+}
+
+/// A comma-separated list of API identifiers (blanks ignored).
+fn ids(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 #[cfg(test)]

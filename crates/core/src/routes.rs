@@ -240,6 +240,26 @@ routes! {
         None -> V3, "api.v3.topic-configs.list-default";
 }
 
+impl Spec {
+    /// The identifier of the endpoint's family, as Confluent annotates the resource class
+    /// (`api.v3.topics.list` → `api.v3.topics.*`).
+    pub fn family_id(&self) -> String {
+        match self.api_id.rsplit_once('.') {
+            Some((family, _)) => format!("{family}.*"),
+            None => self.api_id.to_owned(),
+        }
+    }
+
+    /// Whether the access lists disable this endpoint, as Confluent's ResourceAccesslistFeature
+    /// decides: a non-empty allowlist disables what neither the family nor the endpoint id is
+    /// in; a non-empty blocklist disables what either is in; both may apply.
+    pub fn blocked(&self, allow: &[String], block: &[String]) -> bool {
+        let family = self.family_id();
+        let listed = |list: &[String]| list.iter().any(|id| id == self.api_id || *id == family);
+        (!allow.is_empty() && !listed(allow)) || (!block.is_empty() && listed(block))
+    }
+}
+
 impl Route {
     pub fn spec(self) -> &'static Spec {
         // Every variant has exactly one row (the macro writes both from one list).
@@ -292,6 +312,24 @@ mod tests {
             assert_eq!(v3, spec.produces == Produces::V3, "{}", spec.pattern);
             assert_eq!(spec.route.spec().pattern, spec.pattern);
         }
+    }
+
+    #[test]
+    fn access_lists_as_the_reference_examples() {
+        let list = |ids: &[&str]| ids.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let (clusters, cluster, topics) = (Route::Clusters.spec(), Route::Cluster.spec(), Route::Topics.spec());
+        assert_eq!(clusters.family_id(), "api.v3.clusters.*");
+        // Only the v3 cluster APIs accessible.
+        let allow = list(&["api.v3.clusters.*"]);
+        assert!(!clusters.blocked(&allow, &[]) && !cluster.blocked(&allow, &[]) && topics.blocked(&allow, &[]));
+        // Only the v3 cluster APIs inaccessible.
+        assert!(clusters.blocked(&[], &allow) && cluster.blocked(&[], &allow) && !topics.blocked(&[], &allow));
+        // The cluster APIs accessible, except list.
+        let block = list(&["api.v3.clusters.list"]);
+        assert!(clusters.blocked(&allow, &block) && !cluster.blocked(&allow, &block) && topics.blocked(&allow, &block));
+        // Identifiers match exactly: no wildcards, no prefixes.
+        assert!(topics.blocked(&list(&["api.v3.*"]), &[]));
+        assert!(!Route::V2Topics.spec().blocked(&[], &list(&["api.v2.topics"])));
     }
 
     #[test]

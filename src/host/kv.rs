@@ -74,7 +74,15 @@ impl KvStore for SpinKv {
         match atomics::swap(cas, value) {
             Ok(()) => Ok(SetIf::Written),
             Err(atomics::CasError::CasFailed(now)) => {
-                Ok(SetIf::Refused(now.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?))
+                let stored = now.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?;
+                // Spin 4.1-pre's Redis store writes the value and still answers CasFailed
+                // (measured: every create and update looked like a conflict). A record is unique
+                // to its write (version, last-use time), so finding exactly our bytes means the
+                // swap happened.
+                if stored.as_deref() == Some(value) {
+                    return Ok(SetIf::Written);
+                }
+                Ok(SetIf::Refused(stored))
             }
             Err(atomics::CasError::StoreError(e)) => Err(KvError(format!("swap {key}: {e:?}"))),
         }

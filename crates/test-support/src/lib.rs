@@ -55,7 +55,49 @@ pub fn free_port() -> u16 {
     }
 }
 
-/// A running `wasmtime serve` with the composed component; killed when dropped.
+/// Where the host keeps key-value `key` in Redis: the shim prefixes `kre:<store>:`, Spin's Redis
+/// store writes keys as they are.
+pub fn redis_key(key: &str) -> String {
+    if std::env::var("KRE_TEST_HOST").as_deref() == Ok("spin") { key.to_owned() } else { format!("kre:default:{key}") }
+}
+
+/// `spin up` of the component (KRE_TEST_HOST=spin): a manifest of its own in a fresh directory
+/// (Spin writes `.spin/` beside it), outbound TCP to loopback, Spin's key-value store on the test
+/// Redis (a runtime-config file), the host's variables as Spin variables.
+fn spin_command(port: u16, vars: &[(String, String)]) -> Command {
+    let dir = std::env::temp_dir().join(format!("kre-spin-{port}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = std::fs::read_to_string(repo().join("spin.toml")).unwrap();
+    let component = repo().join("target/wasm32-wasip2/release/kafka_rest_edge.wasm");
+    let manifest = manifest
+        .replace(
+            "source = \"target/wasm32-wasip2/release/kafka_rest_edge.wasm\"",
+            &format!("source = \"{}\"", component.display()),
+        )
+        .replace(
+            "allowed_outbound_hosts = [\"tcp://127.0.0.1:9092\"]",
+            "allowed_outbound_hosts = [\"tcp://127.0.0.1:*\"]",
+        );
+    let manifest = manifest.split("[component.kafka-rest-edge.build]").next().unwrap_or_default().to_owned();
+    std::fs::write(dir.join("spin.toml"), manifest).unwrap();
+    let redis = vars.iter().find(|(k, _)| k == "KRE_REDIS_ADDR").map(|(_, v)| v.clone()).unwrap_or_default();
+    std::fs::write(
+        dir.join("rt.toml"),
+        format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://{redis}\"\n"),
+    )
+    .unwrap();
+    let spin = std::env::var("KRE_SPIN").unwrap_or_else(|_| "spin".into());
+    let mut cmd = Command::new(spin);
+    cmd.current_dir(&dir).args(["up", "--listen"]).arg(format!("127.0.0.1:{port}"));
+    cmd.args(["--runtime-config-file", "rt.toml"]);
+    for (k, v) in vars.iter().filter(|(k, _)| !k.starts_with("KRE_")) {
+        cmd.arg("--variable").arg(format!("{}={v}", k.to_ascii_lowercase()));
+    }
+    cmd
+}
+
+/// A running `wasmtime serve` with the composed component (or `spin up`); killed when dropped.
 pub struct Host {
     child: Child,
     pub port: u16,
@@ -79,23 +121,27 @@ impl Host {
     }
 
     pub fn start_on(port: u16, vars: &[(String, String)]) -> Host {
-        let wasmtime = std::env::var("KRE_WASMTIME").unwrap_or_else(|_| "wasmtime".into());
-        let component = repo().join("target/kafka-rest-edge.composed.wasm");
         let log = std::env::temp_dir().join(format!("kre-host-{port}.log"));
-        let mut cmd = Command::new(wasmtime);
-        cmd.args(["serve", "-Scli", "-Sinherit-network", "-Sallow-ip-name-lookup", "--addr"])
-            .arg(format!("127.0.0.1:{port}"));
-        for (k, v) in vars {
-            cmd.arg("--env").arg(format!("{k}={v}"));
-        }
+        let mut cmd = if std::env::var("KRE_TEST_HOST").as_deref() == Ok("spin") {
+            spin_command(port, vars)
+        } else {
+            let wasmtime = std::env::var("KRE_WASMTIME").unwrap_or_else(|_| "wasmtime".into());
+            let mut cmd = Command::new(wasmtime);
+            cmd.args(["serve", "-Scli", "-Sinherit-network", "-Sallow-ip-name-lookup", "--addr"])
+                .arg(format!("127.0.0.1:{port}"));
+            for (k, v) in vars {
+                cmd.arg("--env").arg(format!("{k}={v}"));
+            }
+            cmd.arg(repo().join("target/kafka-rest-edge.composed.wasm"));
+            cmd
+        };
         let out = std::fs::File::create(&log).unwrap();
         let child = cmd
-            .arg(&component)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
-            .expect("wasmtime on PATH (make test installs it)");
+            .expect("the host binary (wasmtime from make test's tools, or spin)");
         // Recorded for `make test`'s cleanup, which stops what a crashed test left by PID.
         if let Ok(dir) = std::env::var("KRE_HOST_PIDS") {
             let _ = std::fs::create_dir_all(&dir);

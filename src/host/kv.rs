@@ -76,9 +76,9 @@ impl KvStore for SpinKv {
             Err(atomics::CasError::CasFailed(now)) => {
                 let stored = now.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?;
                 // Spin 4.1-pre's Redis store writes the value and still answers CasFailed
-                // (measured: every create and update looked like a conflict). A record is unique
-                // to its write (version, last-use time), so finding exactly our bytes means the
-                // swap happened.
+                // (measured: every create and update looked like a conflict). Every write's bytes
+                // are unique (a random write id in the record), so finding exactly our bytes
+                // means the swap happened.
                 if stored.as_deref() == Some(value) {
                     return Ok(SetIf::Written);
                 }

@@ -89,6 +89,10 @@ pub struct ConsumerInstance {
     /// When auto-commit last committed (wall-clock ms).
     #[serde(default)]
     pub last_commit_ms: i64,
+    /// Random per write: no two writes store the same bytes, so a host that reports a swap as
+    /// failed although it stored it can be checked against the bytes (src/host/kv.rs).
+    #[serde(default)]
+    pub write_id: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -233,6 +237,7 @@ mod tests {
             member: None,
             positions: vec![],
             last_commit_ms: 0,
+            write_id: 0,
         }
     }
 

@@ -57,6 +57,7 @@ fn instance(group: &str, name: &str, topic: &str) -> ConsumerInstance {
         member: None,
         positions: vec![],
         last_commit_ms: 0,
+        write_id: 0,
     }
 }
 

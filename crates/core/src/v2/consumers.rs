@@ -110,6 +110,7 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
         member: None,
         positions: vec![],
         last_commit_ms: 0,
+        write_id: rt.random_u64(),
     };
     // Create-if-absent: of two racing creates of one name, one gets 40902.
     if !crate::state::create_consumer(&ctx.app.kv, &record).await? {
@@ -158,6 +159,7 @@ async fn instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
 
 async fn save<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, rec: &mut ConsumerInstance) -> ApiResult<()> {
     rec.last_used_ms = ctx.cluster().runtime().wall_ms();
+    rec.write_id = ctx.cluster().runtime().random_u64();
     save_consumer(&ctx.app.kv, rec).await?;
     Ok(())
 }

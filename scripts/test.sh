@@ -24,7 +24,8 @@ cleanup() {
   # which would also stop a developer's `make run`.
   for f in "$KRE_HOST_PIDS"/*; do
     [ -e "$f" ] || continue
-    kill "$(basename "$f")" 2>/dev/null; rm -f "$f"
+    # Each host runs in its own process group (spin up has a child): the group, by its id.
+    kill -- "-$(basename "$f")" 2>/dev/null; rm -f "$f"
   done
   true
 }

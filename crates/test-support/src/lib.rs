@@ -135,6 +135,9 @@ impl Host {
             cmd.arg(repo().join("target/kafka-rest-edge.composed.wasm"));
             cmd
         };
+        // Its own process group: `spin up` starts `spin trigger http` as a child, and dropping the
+        // host stops the whole group (the parent alone would leave the trigger serving).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let out = std::fs::File::create(&log).unwrap();
         let child = cmd
             .stdin(Stdio::null())
@@ -192,6 +195,8 @@ impl Host {
 
 impl Drop for Host {
     fn drop(&mut self) {
+        // The group by its id (the host's PID), then the host itself.
+        let _ = Command::new("kill").arg("--").arg(format!("-{}", self.child.id())).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Ok(dir) = std::env::var("KRE_HOST_PIDS") {

@@ -34,11 +34,20 @@ fn the_reference_examples() {
     drop(host);
     // The cluster APIs accessible, except list; a method id and a family id mixed.
     let host = Host::start(&[
-        ("API_ENDPOINTS_ALLOWLIST", "api.v3.clusters.*, api.v2.topics.list"),
+        ("API_ENDPOINTS_ALLOWLIST", "api.v3.clusters.*, api.v2.topics.list, api.v2.produce-to-topic.json"),
         ("API_ENDPOINTS_BLOCKLIST", "api.v3.clusters.list"),
     ]);
     host.get("/v3/clusters").assert_error(404, 404);
     assert_eq!(host.get(&one).status, 200);
     assert_eq!(host.get("/topics").status, 200);
     host.get("/topics/t").assert_error(404, 404);
+    // One id per embedded format, as Confluent's produce methods: json allowed, binary not.
+    v2_produce(&host).assert_error(405, 405);
+    let json = host.send(
+        "POST",
+        "/topics/access-no-such-topic",
+        &[("content-type", "application/vnd.kafka.json.v2+json")],
+        Some(br#"{"records":[{"value":1}]}"#),
+    );
+    json.assert_error(404, 40401);
 }

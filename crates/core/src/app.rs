@@ -112,7 +112,8 @@ impl<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static> App<C, R,
         };
         let spec = matched.spec();
         // Disabled by the access lists: as Confluent's proxy, GET is 404 and anything else 405.
-        if spec.blocked(&self.config.api_endpoints_allowlist, &self.config.api_endpoints_blocklist) {
+        let endpoint = spec.endpoint_id(req.header("content-type"), req.header("accept"));
+        if spec.blocked_as(&endpoint, &self.config.api_endpoints_allowlist, &self.config.api_endpoints_blocklist) {
             let e = if req.method == http::Method::GET {
                 ApiError::not_found("HTTP 404 Not Found")
             } else {

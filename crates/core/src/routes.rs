@@ -53,6 +53,9 @@ pub struct Spec {
     pub produces: Produces,
     /// Confluent's `@ResourceName` of the endpoint (this project's own for its extensions).
     pub api_id: &'static str,
+    /// The family's (resource class's) identifier when it is not the endpoint's with its last
+    /// segment replaced by `*`.
+    pub family: Option<&'static str>,
     /// The request body arrives as a stream (the host must not buffer it).
     pub streams: bool,
 }
@@ -60,7 +63,7 @@ pub struct Spec {
 macro_rules! routes {
     ($(
         $route:ident: $method:ident $pattern:literal => $($handler:ident)::+ $(($($arg:expr),*))?,
-            $body:ident -> $produces:ident, $api_id:literal $(, $streams:ident)?;
+            $body:ident -> $produces:ident, $api_id:literal $(in $family:literal)? $(, $streams:ident)?;
     )*) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Route { $($route,)* }
@@ -73,6 +76,7 @@ macro_rules! routes {
             body: Body::$body,
             produces: Produces::$produces,
             api_id: $api_id,
+            family: routes!(@family $($family)?),
             streams: routes!(@streams $($streams)?),
         },)*];
 
@@ -85,6 +89,8 @@ macro_rules! routes {
             }
         }
     };
+    (@family) => { None };
+    (@family $family:literal) => { Some($family) };
     (@streams) => { false };
     (@streams streaming) => { true };
 }
@@ -93,11 +99,11 @@ routes! {
     // v2: topics, partitions, brokers, produce
     V2Topics: GET "/topics" => v2::topics::list, None -> V2, "api.v2.topics.list";
     V2Topic: GET "/topics/{topic}" => v2::topics::get, None -> V2, "api.v2.topics.get";
-    V2Produce: POST "/topics/{topic}" => v2::produce::to_topic, V2Embedded -> V2, "api.v2.produce-to-topic.produce";
+    V2Produce: POST "/topics/{topic}" => v2::produce::to_topic, V2Embedded -> V2, "api.v2.produce-to-topic.binary";
     V2Partitions: GET "/topics/{topic}/partitions" => v2::partitions::list, None -> V2, "api.v2.partitions.list";
     V2Partition: GET "/topics/{topic}/partitions/{partition}" => v2::partitions::get, None -> V2, "api.v2.partitions.get";
     V2ProducePartition: POST "/topics/{topic}/partitions/{partition}" => v2::produce::to_partition,
-        V2Embedded -> V2, "api.v2.produce-to-partition.produce";
+        V2Embedded -> V2, "api.v2.produce-to-partition.binary";
     V2PartitionOffsets: GET "/topics/{topic}/partitions/{partition}/offsets" => v2::partitions::offsets,
         None -> V2, "api.v2.partitions.get-offsets";
     V2Brokers: GET "/brokers" => v2::brokers::list, None -> V2, "api.v2.brokers.list";
@@ -125,9 +131,10 @@ routes! {
         V2 -> V2, "api.v2.consumers.commit-offsets";
     V2Committed: GET "/consumers/{group}/instances/{instance}/offsets" => v2::consumers::committed,
         V2 -> V2, "api.v2.consumers.get-committed-offsets";
-    // Confluent names one id per embedded format (consume-binary, consume-json, …); one route here.
+    // Confluent names one id per embedded format (consume-binary, consume-json, …), chosen by
+    // Accept: `Spec::endpoint_id` picks it per request; this row names the binary one.
     V2Records: GET "/consumers/{group}/instances/{instance}/records" => v2::consumers::records,
-        None -> ConsumerFormat, "api.v2.consumers.consume";
+        None -> ConsumerFormat, "api.v2.consumers.consume-binary";
 
     // v3: clusters, brokers
     Clusters: GET "/v3/clusters" => v3::clusters::list, None -> V3, "api.v3.clusters.list";
@@ -148,7 +155,7 @@ routes! {
     Partition: GET "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}" => v3::partitions::get,
         None -> V3, "api.v3.partitions.get";
     PartitionOffsets: GET "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}/offset" => v3::partitions::offsets,
-        None -> V3, "api.v3.partition-offsets.list";
+        None -> V3, "api.v3.partitions.list.offsets" in "api.v3.partition-offsets.*";
     // v3: records (produce; the consume extension)
     ProduceRecords: POST "/v3/clusters/{cluster}/topics/{topic}/records" => v3::records::produce,
         V3 -> V3, "api.v3.produce.produce-to-topic", streaming;
@@ -244,19 +251,49 @@ impl Spec {
     /// The identifier of the endpoint's family, as Confluent annotates the resource class
     /// (`api.v3.topics.list` → `api.v3.topics.*`).
     pub fn family_id(&self) -> String {
+        if let Some(family) = self.family {
+            return family.to_owned();
+        }
         match self.api_id.rsplit_once('.') {
             Some((family, _)) => format!("{family}.*"),
             None => self.api_id.to_owned(),
         }
     }
 
-    /// Whether the access lists disable this endpoint, as Confluent's ResourceAccesslistFeature
-    /// decides: a non-empty allowlist disables what neither the family nor the endpoint id is
-    /// in; a non-empty blocklist disables what either is in; both may apply.
-    pub fn blocked(&self, allow: &[String], block: &[String]) -> bool {
+    /// The endpoint's identifier for one request. Confluent has one Java method (and id) per
+    /// embedded format where this project has one route: v2 produce picks it by Content-Type
+    /// (`api.v2.produce-to-topic.json`, `….json-schema`, …), v2 records by Accept
+    /// (`api.v2.consumers.consume-avro`, …); binary when neither names a format.
+    pub fn endpoint_id(&self, content_type: Option<&str>, accept: Option<&str>) -> String {
+        let format = |header: Option<&str>| {
+            let header = header.unwrap_or_default().to_ascii_lowercase();
+            ["jsonschema", "protobuf", "avro", "json"]
+                .into_iter()
+                .find(|f| header.contains(&format!("vnd.kafka.{f}.v2")))
+                .unwrap_or("binary")
+        };
+        let name = |f: &str| if f == "jsonschema" { "json-schema".to_owned() } else { f.to_owned() };
+        match self.route {
+            Route::V2Produce => format!("api.v2.produce-to-topic.{}", name(format(content_type))),
+            Route::V2ProducePartition => format!("api.v2.produce-to-partition.{}", name(format(content_type))),
+            Route::V2Records => format!("api.v2.consumers.consume-{}", name(format(accept))),
+            _ => self.api_id.to_owned(),
+        }
+    }
+
+    /// Whether the access lists disable this endpoint (identified as `endpoint_id`), as
+    /// Confluent's ResourceAccesslistFeature decides: a non-empty allowlist disables what neither
+    /// the family nor the endpoint id is in; a non-empty blocklist disables what either is in;
+    /// both may apply.
+    pub fn blocked_as(&self, endpoint_id: &str, allow: &[String], block: &[String]) -> bool {
         let family = self.family_id();
-        let listed = |list: &[String]| list.iter().any(|id| id == self.api_id || *id == family);
+        let listed = |list: &[String]| list.iter().any(|id| id == endpoint_id || *id == family);
         (!allow.is_empty() && !listed(allow)) || (!block.is_empty() && listed(block))
+    }
+
+    /// [`Spec::blocked_as`] with the row's own identifier.
+    pub fn blocked(&self, allow: &[String], block: &[String]) -> bool {
+        self.blocked_as(self.api_id, allow, block)
     }
 }
 
@@ -330,6 +367,34 @@ mod tests {
         // Identifiers match exactly: no wildcards, no prefixes.
         assert!(topics.blocked(&list(&["api.v3.*"]), &[]));
         assert!(!Route::V2Topics.spec().blocked(&[], &list(&["api.v2.topics"])));
+        // A family named apart from its endpoint (Confluent's ListPartitionOffsetsAction).
+        let offsets = Route::PartitionOffsets.spec();
+        assert_eq!(offsets.family_id(), "api.v3.partition-offsets.*");
+        assert!(offsets.blocked(&[], &list(&["api.v3.partition-offsets.*"])));
+        assert!(offsets.blocked(&[], &list(&["api.v3.partitions.list.offsets"])));
+        // One id per embedded format, by Content-Type (produce) or Accept (records).
+        let produce = Route::V2Produce.spec();
+        assert_eq!(
+            produce.endpoint_id(Some("application/vnd.kafka.json.v2+json"), None),
+            "api.v2.produce-to-topic.json"
+        );
+        assert_eq!(
+            produce.endpoint_id(Some("application/vnd.kafka.jsonschema.v2+json"), None),
+            "api.v2.produce-to-topic.json-schema"
+        );
+        assert_eq!(produce.endpoint_id(None, None), "api.v2.produce-to-topic.binary");
+        let records = Route::V2Records.spec();
+        assert_eq!(
+            records.endpoint_id(None, Some("application/vnd.kafka.avro.v2+json")),
+            "api.v2.consumers.consume-avro"
+        );
+        let json_only = list(&["api.v2.produce-to-topic.json"]);
+        assert!(!produce.blocked_as(
+            &produce.endpoint_id(Some("application/vnd.kafka.json.v2+json"), None),
+            &json_only,
+            &[]
+        ));
+        assert!(produce.blocked_as(&produce.endpoint_id(None, None), &json_only, &[]));
     }
 
     #[test]

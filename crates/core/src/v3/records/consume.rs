@@ -51,6 +51,15 @@ fn record_json(r: &FetchedRecord) -> Value {
     })
 }
 
+/// An `offset` query parameter: a non-negative integer.
+fn offset_param(text: &str) -> ApiResult<i64> {
+    match text.parse::<i64>() {
+        Ok(o) if o >= 0 => Ok(o),
+        Ok(o) => Err(ApiError::bad_request(format!("offset {o} is negative."))),
+        Err(_) => Err(ApiError::bad_request(format!("offset '{text}' is not a number."))),
+    }
+}
+
 /// A query parameter through `parse` (a 400 naming it when invalid), None when absent.
 fn query<T, C: Connect, R: Runtime, K: KvStore>(
     ctx: &Ctx<'_, C, R, K>,
@@ -58,15 +67,6 @@ fn query<T, C: Connect, R: Runtime, K: KvStore>(
     parse: fn(&str) -> ApiResult<T>,
 ) -> ApiResult<Option<T>> {
     ctx.req.query_param(name).filter(|v| !v.is_empty()).map(|v| parse(&v)).transpose()
-}
-
-fn number<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, name: &str) -> ApiResult<Option<i64>> {
-    match ctx.req.query_param(name).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => {
-            v.parse::<i64>().map(Some).map_err(|_| ApiError::bad_request(format!("{name} '{v}' is not a number.")))
-        }
-    }
 }
 
 pub(super) async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
@@ -80,9 +80,8 @@ pub(super) async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx
     // Refused and capped as v2 refuses and caps them.
     let timeout = query(ctx, "timeout", validate::wait_ms)?.unwrap_or(0);
     let max_bytes = query(ctx, "max_bytes", validate::max_bytes)?.unwrap_or(1 << 20).clamp(1, i32::MAX as usize);
-    let offset = match number(ctx, "offset")? {
-        Some(o) if o >= 0 => o,
-        Some(o) => return Err(ApiError::bad_request(format!("offset {o} is negative."))),
+    let offset = match query(ctx, "offset", offset_param)? {
+        Some(o) => o,
         None => {
             *offsets::list(ctx.cluster(), &topic, &[id], offsets::EARLIEST, ctx.deadline).await?.get(&id).unwrap_or(&0)
         }

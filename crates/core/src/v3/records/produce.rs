@@ -473,20 +473,8 @@ mod tests {
             .iter()
             .enumerate()
             .take(2000)
-            .map(|(i, r)| kafka_protocol::records::Record {
-                transactional: false,
-                control: false,
-                partition_leader_epoch: -1,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: kafka_protocol::records::TimestampType::Creation,
-                offset: i as i64,
-                sequence: i as i32 - 1,
-                timestamp: 0,
-                key: r.key.clone(),
-                value: r.value.clone(),
-                headers: Default::default(),
-                delete_horizon: false,
+            .map(|(i, r)| {
+                crate::kafka::compression::plain_record(i as i64, 0, r.key.clone(), r.value.clone(), Default::default())
             })
             .collect();
         for _ in 0..50 {

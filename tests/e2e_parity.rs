@@ -247,9 +247,16 @@ fn a_body_that_stops_arriving_is_answered_not_waited_for() {
         "POST /topics/{topic} HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.kafka.binary.v2+json\r\nContent-Length: 100\r\n\r\n{{\"records\""
     );
     s.write_all(head.as_bytes()).unwrap();
-    let mut answer = vec![0u8; 4096];
-    let n = s.read(&mut answer).unwrap();
-    let text = String::from_utf8_lossy(&answer[..n]).to_string();
+    // The host answers with `connection: close`; head and body may come in separate reads.
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n) = s.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer).to_string();
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("\"error_code\":408"), "{text}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());

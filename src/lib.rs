@@ -34,7 +34,9 @@ async fn app() -> Result<Rc<HostApp>, ApiError> {
     }
     let config = host::vars::load().await.map_err(|e| ApiError::internal(format!("Invalid configuration: {e}")))?;
     let kv = host::kv::SpinKv::new(config.kv_store.clone());
-    let app = Rc::new(App::new(config, host::net::WasiConnect, host::clock::WasiClock, kv));
+    let app = App::new(config, host::net::WasiConnect, host::clock::WasiClock, kv)
+        .map_err(|e| ApiError::internal(format!("Invalid configuration: {e}")))?;
+    let app = Rc::new(app);
     APP.with(|a| *a.borrow_mut() = Some(app.clone()));
     Ok(app)
 }

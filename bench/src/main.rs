@@ -269,6 +269,8 @@ fn native_latency(bootstrap: &str, topic: &str, n: usize) -> Result<(), String> 
                 client_id: "kre-bench".into(),
                 host_map: Default::default(),
                 connect_timeout_ms: 5000,
+                tls: None,
+                sasl: None,
             },
         ),
         600_000,

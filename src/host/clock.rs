@@ -2,6 +2,7 @@
 
 use spin_sdk::wasip3::clocks::{monotonic_clock, system_clock};
 
+#[derive(Clone, Copy)]
 pub struct WasiClock;
 
 impl kre_core::Runtime for WasiClock {

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use kre_wasi_tcp::TcpStream;
 
+#[derive(Clone, Copy)]
 pub struct WasiConnect;
 
 pub struct WasiStream(TcpStream);

@@ -1,25 +1,42 @@
 //! The application: configuration, the Kafka cluster client, the state store, and the request
 //! pipeline (route → negotiate → handler → response, errors mapped once).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::config::Config;
+use crate::config::{AuthMode, Config};
 use crate::error::{ApiError, ApiResult};
 use crate::http::negotiate::{self, JSON, V2_JSON, V2_OFFERS, V3_OFFERS};
 use crate::http::router::{self, Api, Body, Params, Produces};
 use crate::http::{Request, Response};
 use crate::kafka::client::Client;
 use crate::kafka::cluster::{ClientConfig, Cluster};
+use crate::kafka::sasl::Sasl;
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 use crate::state::KvStore;
 
 pub struct App<C: Connect, R: Runtime, K: KvStore> {
     pub config: Config,
-    /// The Kafka client and what it knows of the cluster (all of it a cache).
+    /// The Kafka client and what it knows of the cluster (all of it a cache). Under
+    /// passthrough it has no login and serves only as the clock; callers get their own.
     pub client: Rc<Client<C, R>>,
     pub kv: K,
+    principals: Principals<C, R>,
 }
+
+/// Passthrough: one Kafka client per caller, keyed by a salted hash of the credentials.
+struct Principals<C: Connect, R: Runtime> {
+    template: ClientConfig,
+    connect: C,
+    rt: R,
+    salt: [u8; 16],
+    clients: RefCell<HashMap<[u8; 32], (Rc<Client<C, R>>, u64)>>,
+}
+
+/// Callers whose connections an instance keeps; the least recently seen goes first.
+const MAX_PRINCIPALS: usize = 64;
 
 /// What a handler gets: the app, the request, its path parameters, the negotiated type, the deadline.
 pub struct Ctx<'a, C: Connect, R: Runtime, K: KvStore> {
@@ -28,6 +45,10 @@ pub struct Ctx<'a, C: Connect, R: Runtime, K: KvStore> {
     pub params: Params,
     pub content_type: &'static str,
     pub deadline: Deadline,
+    /// The Kafka client of this request's principal.
+    pub client: Rc<Client<C, R>>,
+    /// The caller's Kafka principal under passthrough (`User:alice`); None with static credentials.
+    pub principal: Option<String>,
 }
 
 impl<C: Connect, R: Runtime, K: KvStore> Ctx<'_, C, R, K> {
@@ -38,12 +59,12 @@ impl<C: Connect, R: Runtime, K: KvStore> Ctx<'_, C, R, K> {
 
     /// The Kafka client serving this request.
     pub fn client(&self) -> &Rc<Client<C, R>> {
-        &self.app.client
+        &self.client
     }
 
     /// The connection layer, for operations.
     pub fn cluster(&self) -> &Cluster<C, R> {
-        self.app.client.cluster()
+        self.client.cluster()
     }
 
     /// Base of absolute links: the configured URL or the origin the client used.
@@ -57,7 +78,7 @@ impl<C: Connect, R: Runtime, K: KvStore> Ctx<'_, C, R, K> {
 
     /// The cluster id, checking it against the `{cluster_id}` path parameter (404 when different).
     pub async fn check_cluster(&self) -> ApiResult<String> {
-        let id = self.app.client.cluster_id(self.deadline).await?;
+        let id = self.client.cluster_id(self.deadline).await?;
         let wanted = self.param("cluster");
         if wanted != id {
             return Err(ApiError::cluster_not_found(wanted));
@@ -67,15 +88,68 @@ impl<C: Connect, R: Runtime, K: KvStore> Ctx<'_, C, R, K> {
 }
 
 impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
-    pub fn new(config: Config, connect: C, rt: R, kv: K) -> Self {
-        let client = ClientConfig {
+    /// The app for `config`; Err when the TLS settings do not build (a bad PEM, say).
+    pub fn new(config: Config, connect: C, rt: R, kv: K) -> Result<Self, String>
+    where
+        C: Clone,
+        R: Clone,
+    {
+        let security = &config.security;
+        let tls = if security.protocol.tls() { Some(crate::kafka::tls::client_config(&security.tls)?) } else { None };
+        let template = ClientConfig {
             bootstrap: config.bootstrap_servers.clone(),
             client_id: config.client_id.clone(),
             host_map: config.host_map.clone(),
             connect_timeout_ms: config.connect_timeout_ms,
+            tls,
+            sasl: None,
         };
-        let client = Client::new(Cluster::new(connect, rt, client), config.metadata_max_age_ms);
-        App { client: Rc::new(client), config, kv }
+        let service = ClientConfig {
+            sasl: security.service.clone().map(|credentials| Sasl { credentials, from_caller: false }),
+            ..template.clone()
+        };
+        let client = Client::new(Cluster::new(connect.clone(), rt.clone(), service), config.metadata_max_age_ms);
+        let mut salt = [0u8; 16];
+        salt[..8].copy_from_slice(&rt.random_u64().to_le_bytes());
+        crate::kafka::tls::random_bytes(&mut salt[8..]);
+        let principals = Principals { template, connect, rt, salt, clients: RefCell::default() };
+        Ok(App { client: Rc::new(client), config, kv, principals })
+    }
+
+    /// The Kafka client for this request and the caller's principal name: the service client
+    /// under static credentials; under passthrough the caller's own, created (and its login
+    /// checked with the broker) on first use.
+    async fn client_for(&self, req: &Request, deadline: Deadline) -> ApiResult<(Rc<Client<C, R>>, Option<String>)>
+    where
+        C: Clone,
+        R: Clone,
+    {
+        if self.config.security.auth_mode == AuthMode::Static {
+            return Ok((self.client.clone(), None));
+        }
+        let p = &self.principals;
+        let who = crate::principal::from_header(req.header("authorization"), self.config.security.mechanism, &p.salt)?;
+        let now = p.rt.monotonic_ms();
+        if let Some((client, seen)) = p.clients.borrow_mut().get_mut(&who.key) {
+            *seen = now;
+            return Ok((client.clone(), Some(who.name)));
+        }
+        let config =
+            ClientConfig { sasl: Some(Sasl { credentials: who.credentials, from_caller: true }), ..p.template.clone() };
+        let client = Rc::new(Client::new(
+            Cluster::new(p.connect.clone(), p.rt.clone(), config),
+            self.config.metadata_max_age_ms,
+        ));
+        // Log in before anything acts on the principal's name (a consumer instance's owner).
+        client.cluster_id(deadline).await?;
+        let mut clients = p.clients.borrow_mut();
+        if clients.len() >= MAX_PRINCIPALS
+            && let Some(oldest) = clients.iter().min_by_key(|(_, (_, seen))| *seen).map(|(k, _)| *k)
+        {
+            clients.remove(&oldest);
+        }
+        clients.insert(who.key, (client.clone(), now));
+        Ok((client, Some(who.name)))
     }
 
     /// The produce options from configuration.
@@ -88,7 +162,7 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
     }
 }
 
-impl<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static> App<C, R, K> {
+impl<C: Connect + Clone + 'static, R: Runtime + Clone + 'static, K: KvStore + 'static> App<C, R, K> {
     pub async fn handle(self: &Rc<Self>, mut req: Request) -> Response {
         // A streamed body that goes silent ends with an error (streaming produce writes it as its
         // final report) instead of holding the request and its instance.
@@ -121,6 +195,11 @@ impl<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static> App<C, R,
             };
             return Response::error(&e, error_type);
         }
+        let deadline = Deadline::after(self.client.runtime(), self.config.request_timeout_ms);
+        let (client, principal) = match self.client_for(&req, deadline).await {
+            Ok(c) => c,
+            Err(e) => return Response::error(&e, error_type),
+        };
         // Records come in the consumer's own format: that route checks Accept itself (40601).
         let content_type = match spec.produces {
             Produces::ConsumerFormat => V2_JSON,
@@ -138,8 +217,7 @@ impl<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 'static> App<C, R,
         if req.body.len() > self.config.max_request_bytes {
             return Response::error(&ApiError::payload_too_large(self.config.max_request_bytes), content_type);
         }
-        let deadline = Deadline::after(self.client.runtime(), self.config.request_timeout_ms);
-        let ctx = Ctx { app: self, req: &req, params: matched.params, content_type, deadline };
+        let ctx = Ctx { app: self, req: &req, params: matched.params, content_type, deadline, client, principal };
         match crate::routes::dispatch(&ctx, matched.route).await {
             Ok(response) => response,
             Err(e) => Response::error(&e, content_type),

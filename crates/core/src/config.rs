@@ -24,7 +24,78 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("body_idle_timeout_ms", "60000"),
     ("api_endpoints_allowlist", ""),
     ("api_endpoints_blocklist", ""),
+    ("kafka_security_protocol", "PLAINTEXT"),
+    ("kafka_tls_ca_pem", ""),
+    ("kafka_tls_cert_pem", ""),
+    ("kafka_tls_key_pem", ""),
+    ("kafka_tls_insecure_skip_verify", "false"),
+    ("kafka_auth_mode", "static"),
+    ("kafka_sasl_mechanism", "PLAIN"),
+    ("kafka_sasl_username", ""),
+    ("kafka_sasl_password", ""),
+    ("kafka_sasl_oauthbearer_token", ""),
 ];
+
+/// A credential. Debug prints no value, so a logged or asserted Config leaks nothing.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value, for the one place that must send it (the SASL exchange, the TLS key).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Kafka's `security.protocol`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecurityProtocol {
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    pub fn tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
+    }
+
+    pub fn sasl(self) -> bool {
+        matches!(self, SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl)
+    }
+}
+
+/// Whose identity reaches Kafka.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMode {
+    /// The proxy's own credentials (`kafka_sasl_*`), for every request.
+    Static,
+    /// Each request's `Authorization` header becomes its own SASL login.
+    Passthrough,
+}
+
+/// How the proxy reaches a secured cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Security {
+    pub protocol: SecurityProtocol,
+    pub tls: crate::kafka::tls::TlsOptions,
+    pub auth_mode: AuthMode,
+    /// The mechanism for static credentials and for passthrough `Basic` logins.
+    pub mechanism: crate::kafka::sasl::Mechanism,
+    /// Static mode's login (None with PLAINTEXT / SSL).
+    pub service: Option<crate::kafka::sasl::Credentials>,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -63,6 +134,7 @@ pub struct Config {
     pub api_endpoints_allowlist: Vec<String>,
     /// API identifiers that are disabled (GET → 404, other methods → 405).
     pub api_endpoints_blocklist: Vec<String>,
+    pub security: Security,
 }
 
 impl Default for Config {
@@ -90,6 +162,13 @@ impl Default for Config {
                 body_idle_timeout_ms: 60_000,
                 api_endpoints_allowlist: Vec::new(),
                 api_endpoints_blocklist: Vec::new(),
+                security: Security {
+                    protocol: SecurityProtocol::Plaintext,
+                    tls: Default::default(),
+                    auth_mode: AuthMode::Static,
+                    mechanism: crate::kafka::sasl::Mechanism::Plain,
+                    service: None,
+                },
             },
         }
     }
@@ -156,8 +235,57 @@ impl Config {
             body_idle_timeout_ms: number("body_idle_timeout_ms")?.max(1),
             api_endpoints_allowlist: ids(&get("api_endpoints_allowlist")),
             api_endpoints_blocklist: ids(&get("api_endpoints_blocklist")),
+            security: security(&get)?,
         })
     }
+}
+
+fn security(get: &impl Fn(&str) -> String) -> Result<Security, String> {
+    use crate::kafka::sasl::{Credentials, Mechanism};
+    let optional = |name: &str| Some(get(name)).filter(|v| !v.is_empty());
+    let protocol = match get("kafka_security_protocol").to_ascii_uppercase().as_str() {
+        "PLAINTEXT" => SecurityProtocol::Plaintext,
+        "SSL" => SecurityProtocol::Ssl,
+        "SASL_PLAINTEXT" => SecurityProtocol::SaslPlaintext,
+        "SASL_SSL" => SecurityProtocol::SaslSsl,
+        other => return Err(format!("kafka_security_protocol: '{other}' is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")),
+    };
+    let tls = crate::kafka::tls::TlsOptions {
+        ca_pem: optional("kafka_tls_ca_pem"),
+        cert_pem: optional("kafka_tls_cert_pem"),
+        key_pem: optional("kafka_tls_key_pem").map(Secret),
+        insecure_skip_verify: match get("kafka_tls_insecure_skip_verify").as_str() {
+            "true" => true,
+            "false" => false,
+            other => return Err(format!("kafka_tls_insecure_skip_verify: '{other}' is not true or false")),
+        },
+    };
+    let auth_mode = match get("kafka_auth_mode").as_str() {
+        "static" => AuthMode::Static,
+        "passthrough" => AuthMode::Passthrough,
+        other => return Err(format!("kafka_auth_mode: '{other}' is not static or passthrough")),
+    };
+    let name = get("kafka_sasl_mechanism").to_ascii_uppercase();
+    let mechanism = Mechanism::parse(&name).ok_or_else(|| {
+        format!("kafka_sasl_mechanism: '{name}' is not PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER")
+    })?;
+    if auth_mode == AuthMode::Passthrough && !protocol.sasl() {
+        return Err("kafka_auth_mode=passthrough needs kafka_security_protocol SASL_SSL or SASL_PLAINTEXT".into());
+    }
+    let service = match (protocol.sasl(), auth_mode, mechanism) {
+        (false, _, _) | (true, AuthMode::Passthrough, _) => None,
+        (true, AuthMode::Static, Mechanism::OAuthBearer) => Some(Credentials::Bearer {
+            token: optional("kafka_sasl_oauthbearer_token")
+                .map(Secret)
+                .ok_or("kafka_sasl_oauthbearer_token is needed for OAUTHBEARER")?,
+        }),
+        (true, AuthMode::Static, mechanism) => Some(Credentials::Password {
+            mechanism,
+            username: optional("kafka_sasl_username").ok_or("kafka_sasl_username is needed for SASL")?,
+            password: optional("kafka_sasl_password").map(Secret).ok_or("kafka_sasl_password is needed for SASL")?,
+        }),
+    };
+    Ok(Security { protocol, tls, auth_mode, mechanism, service })
 }
 
 /// A comma-separated list of API identifiers (blanks ignored).

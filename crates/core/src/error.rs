@@ -303,6 +303,11 @@ impl From<kafka::Error> for ApiError {
                 ApiError::conflict_with_cluster(format!("Topic '{topic}' already exists."))
             }
             E::UnknownBroker { broker_id } => ApiError::broker_not_found(*broker_id),
+            // The caller's own login was refused; the proxy's own (static) is a 500 below.
+            E::Authentication { caller: true, .. } => ApiError::new(ErrorCode::Unauthenticated, message),
+            E::NoBroker { last, .. } if matches!(**last, E::Authentication { caller: true, .. }) => {
+                ApiError::new(ErrorCode::Unauthenticated, last.to_string())
+            }
             E::UnsupportedVersion { .. } => ApiError::new(ErrorCode::UnsupportedVersion, message),
             _ => ApiError::new(kafka_error_code(&err), message),
         }

@@ -14,6 +14,7 @@ pub mod http;
 pub mod kafka;
 #[cfg(feature = "native")]
 pub mod native;
+pub mod principal;
 pub mod routes;
 pub mod runtime;
 pub mod state;

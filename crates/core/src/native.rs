@@ -9,6 +9,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use crate::kafka::transport::{Connect, Stream};
 use crate::runtime::Runtime;
 
+#[derive(Clone, Copy)]
 pub struct NativeConnect;
 
 pub struct NativeStream(async_net::TcpStream);
@@ -42,6 +43,7 @@ impl Connect for NativeConnect {
     }
 }
 
+#[derive(Clone, Copy)]
 pub struct NativeRuntime {
     start: Instant,
 }

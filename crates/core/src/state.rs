@@ -93,6 +93,9 @@ pub struct ConsumerInstance {
     /// failed although it stored it can be checked against the bytes (src/host/kv.rs).
     #[serde(default)]
     pub write_id: u64,
+    /// The Kafka principal that created it (passthrough: `User:alice`); only it may use it.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -238,6 +241,7 @@ mod tests {
             positions: vec![],
             last_commit_ms: 0,
             write_id: 0,
+            owner: None,
         }
     }
 

@@ -40,6 +40,8 @@ fn cluster(servers: &[&str]) -> Cluster<NativeConnect, NativeRuntime> {
             client_id: "kre-core-tests".into(),
             host_map: HostMap::default(),
             connect_timeout_ms: 2_000,
+            tls: None,
+            sasl: None,
         },
     )
 }

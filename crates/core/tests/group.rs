@@ -31,6 +31,8 @@ fn client() -> Option<TestClient> {
             client_id: "kre-group-tests".into(),
             host_map: Default::default(),
             connect_timeout_ms: 2_000,
+            tls: None,
+            sasl: None,
         },
     );
     Some(Rc::new(Client::new(cluster, 10_000)))
@@ -58,6 +60,7 @@ fn instance(group: &str, name: &str, topic: &str) -> ConsumerInstance {
         positions: vec![],
         last_commit_ms: 0,
         write_id: 0,
+        owner: None,
     }
 }
 

@@ -24,6 +24,8 @@ impl Kafka {
             client_id: "kre-tests".into(),
             host_map: HostMap::default(),
             connect_timeout_ms: 5_000,
+            tls: None,
+            sasl: None,
         };
         Kafka { cluster: Cluster::new(NativeConnect, NativeRuntime::default(), config) }
     }

@@ -96,7 +96,11 @@ impl Response {
     /// An error as the reference shows it, in the content type of the API that failed.
     pub fn error(err: &ApiError, content_type: &str) -> Self {
         // RFC 9110 §15.5.6: a 405 lists the methods the resource has.
-        let headers = err.allowed().map(|a| vec![(http::header::ALLOW, a.to_owned())]).unwrap_or_default();
+        let mut headers = err.allowed().map(|a| vec![(http::header::ALLOW, a.to_owned())]).unwrap_or_default();
+        // RFC 9110 §11.6.1: a 401 names the schemes that would be accepted.
+        if err.status() == http::StatusCode::UNAUTHORIZED {
+            headers.push((http::header::WWW_AUTHENTICATE, crate::principal::CHALLENGE.to_owned()));
+        }
         Response {
             status: err.status(),
             content_type: content_type.to_owned(),

@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use kafka_protocol::messages::MetadataRequest;
 use kafka_protocol::protocol::Request;
@@ -14,7 +15,9 @@ use kafka_protocol::protocol::Request;
 use super::connection::Connection;
 use super::error::{Error, Result};
 use super::resolve::{HostMap, resolve, split_host_port};
-use super::transport::Connect;
+use super::sasl::{self, Sasl};
+use super::tls::TlsStream;
+use super::transport::{BrokerStream, Connect};
 use crate::runtime::{Deadline, Runtime, with_deadline};
 
 /// Idle connections kept per broker; more concurrent calls than this open extra, short-lived ones.
@@ -28,7 +31,13 @@ pub struct ClientConfig {
     pub host_map: HostMap,
     /// Upper bound for one connection attempt, so a dead bootstrap server leaves time for the next.
     pub connect_timeout_ms: u64,
+    /// TLS for every connection (`SSL`, `SASL_SSL`); shared so sessions resume.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The SASL login of every connection (`SASL_*`).
+    pub sasl: Option<Sasl>,
 }
+
+type Conn<C> = Connection<BrokerStream<<C as Connect>::Stream>>;
 
 /// Which broker a request must go to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +59,7 @@ pub struct Cluster<C: Connect, R: Runtime> {
     connect: C,
     rt: R,
     config: ClientConfig,
-    idle: RefCell<HashMap<String, Vec<Connection<C::Stream>>>>,
+    idle: RefCell<HashMap<String, Vec<Conn<C>>>>,
     brokers: RefCell<Vec<BrokerAddr>>,
 }
 
@@ -118,7 +127,7 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
         }
     }
 
-    async fn checkout(&self, target: Target, deadline: Deadline) -> Result<(String, Connection<C::Stream>)> {
+    async fn checkout(&self, target: Target, deadline: Deadline) -> Result<(String, Conn<C>)> {
         let (key, conn, _) = self.checkout_tracked(target, deadline).await?;
         Ok((key, conn))
     }
@@ -127,7 +136,7 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
         &self,
         target: Target,
         deadline: Deadline,
-    ) -> Result<(String, Connection<C::Stream>, bool)> {
+    ) -> Result<(String, Conn<C>, bool)> {
         if let Some((key, conn)) = self.take_idle(target) {
             return Ok((key, conn, true));
         }
@@ -135,7 +144,7 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
         Ok((key, conn, false))
     }
 
-    fn take_idle(&self, target: Target) -> Option<(String, Connection<C::Stream>)> {
+    fn take_idle(&self, target: Target) -> Option<(String, Conn<C>)> {
         let mut idle = self.idle.borrow_mut();
         let key = match target {
             Target::Any => idle.iter().find(|(_, v)| !v.is_empty()).map(|(k, _)| k.clone())?,
@@ -145,11 +154,18 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
                 format!("{}:{}", b.host, b.port)
             }
         };
-        let conn = idle.get_mut(&key)?.pop()?;
-        Some((key, conn))
+        let list = idle.get_mut(&key)?;
+        let now = self.rt.monotonic_ms();
+        // Connections whose SASL session is about to end are dropped, not reused.
+        while let Some(conn) = list.pop() {
+            if !conn.retired(now) {
+                return Some((key, conn));
+            }
+        }
+        None
     }
 
-    fn checkin(&self, key: String, conn: Connection<C::Stream>) {
+    fn checkin(&self, key: String, conn: Conn<C>) {
         let mut idle = self.idle.borrow_mut();
         let list = idle.entry(key).or_default();
         if list.len() < MAX_IDLE_PER_BROKER {
@@ -157,7 +173,7 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
         }
     }
 
-    async fn open(&self, target: Target, deadline: Deadline) -> Result<(String, Connection<C::Stream>)> {
+    async fn open(&self, target: Target, deadline: Deadline) -> Result<(String, Conn<C>)> {
         match target {
             Target::Broker(id) => {
                 let addr = match self.broker_addr(id) {
@@ -195,6 +211,8 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
                     }
                     match self.open_addr(&host, port, name, deadline).await {
                         Ok(conn) => return Ok((format!("{host}:{port}"), conn)),
+                        // Refused credentials are refused by every broker: say so at once.
+                        Err(e @ Error::Authentication { .. }) => return Err(e),
                         Err(e) => last = Some(e),
                     }
                 }
@@ -235,13 +253,29 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
         port: u16,
         name: String,
         deadline: Deadline,
-    ) -> Result<Connection<C::Stream>> {
+    ) -> Result<Conn<C>> {
         let attempt = deadline.min_with(&self.rt, self.config.connect_timeout_ms);
         let fut = async {
             let addr = resolve(&self.connect, &self.config.host_map, host, port).await?;
             let stream =
                 self.connect.connect(addr).await.map_err(|e| Error::connect(format!("{name} at {addr}"), e))?;
-            Connection::handshake(stream, name.clone(), &self.config.client_id).await
+            let stream = match &self.config.tls {
+                None => BrokerStream::Plain(stream),
+                // The advertised name, not the mapped address: SNI and certificate check.
+                Some(tls) => BrokerStream::Tls(Box::new(
+                    TlsStream::connect(stream, tls.clone(), host).await.map_err(|e| tls_failure(&name, addr, e))?,
+                )),
+            };
+            let mut conn = Connection::handshake(stream, name.clone(), &self.config.client_id).await?;
+            if let Some(sasl) = &self.config.sasl {
+                let lifetime = sasl::authenticate(&mut conn, sasl).await?;
+                if let Ok(lifetime) = u64::try_from(lifetime)
+                    && lifetime > 0
+                {
+                    conn.retire_at(self.rt.monotonic_ms() + lifetime - reauth_margin(lifetime));
+                }
+            }
+            Ok(conn)
         };
         with_deadline(&self.rt, attempt, fut).await.unwrap_or_else(|| {
             Err(Error::connect(
@@ -252,6 +286,24 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
                 ),
             ))
         })
+    }
+}
+
+/// How long before the broker's session ends a connection stops being reused: a tenth of the
+/// lifetime, at least a second (a request in flight when the session ends is answered; the
+/// broker checks at the next one), never more than half.
+fn reauth_margin(lifetime_ms: u64) -> u64 {
+    (lifetime_ms / 10).max(1000).min(lifetime_ms / 2)
+}
+
+/// A TLS handshake failure names TLS and the broker; a plain transport failure stays retriable.
+fn tls_failure(name: &str, addr: std::net::SocketAddr, e: std::io::Error) -> Error {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::InvalidData | K::InvalidInput | K::UnexpectedEof => {
+            Error::Tls { broker: format!("{name} at {addr}"), source: Arc::new(e) }
+        }
+        _ => Error::connect(format!("{name} at {addr}"), e),
     }
 }
 

@@ -23,6 +23,9 @@ pub struct Connection<S> {
     correlation: i32,
     client_id: StrBytes,
     rbuf: Vec<u8>,
+    /// Monotonic ms after which the connection is not reused: the broker's SASL session ends
+    /// soon after (KIP-368), and it would close the connection on our next request.
+    retire_at_ms: Option<u64>,
 }
 
 impl<S: Stream> Connection<S> {
@@ -35,6 +38,7 @@ impl<S: Stream> Connection<S> {
             correlation: 0,
             client_id: StrBytes::from_string(client_id.to_owned()),
             rbuf: Vec::with_capacity(64 * 1024),
+            retire_at_ms: None,
         };
         let request = ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("kafka-rest-edge"))
@@ -50,6 +54,15 @@ impl<S: Stream> Connection<S> {
 
     pub fn broker(&self) -> &str {
         &self.broker
+    }
+
+    pub fn retire_at(&mut self, monotonic_ms: u64) {
+        self.retire_at_ms = Some(monotonic_ms);
+    }
+
+    /// Whether the connection must not be used any more (at monotonic time `now_ms`).
+    pub fn retired(&self, now_ms: u64) -> bool {
+        self.retire_at_ms.is_some_and(|at| now_ms >= at)
     }
 
     /// The version to use for `R`: the highest both sides support.
@@ -202,6 +215,8 @@ fn api_key_name(k: ApiKey) -> &'static str {
         ApiKey::DescribeGroups => "DescribeGroups",
         ApiKey::ConsumerGroupDescribe => "ConsumerGroupDescribe",
         ApiKey::IncrementalAlterConfigs => "IncrementalAlterConfigs",
+        ApiKey::SaslHandshake => "SaslHandshake",
+        ApiKey::SaslAuthenticate => "SaslAuthenticate",
         _ => "a Kafka API",
     }
 }

@@ -54,6 +54,18 @@ pub enum Error {
 
     #[error("unknown broker {broker_id}")]
     UnknownBroker { broker_id: i32 },
+
+    /// The TLS handshake failed (certificate, host name, protocol): retrying will not help.
+    #[error("TLS with broker {broker} failed: {source}")]
+    Tls {
+        broker: String,
+        #[source]
+        source: Arc<io::Error>,
+    },
+
+    /// The broker refused the SASL login. `caller`: the credentials were the HTTP caller's.
+    #[error("SASL {mechanism} authentication with broker {broker} failed: {message}")]
+    Authentication { broker: String, mechanism: &'static str, message: String, caller: bool },
 }
 
 fn kafka_message(code: ResponseError, message: &Option<String>, subject: &str) -> String {
@@ -84,8 +96,9 @@ impl Error {
     pub fn is_retriable(&self) -> bool {
         match self {
             Error::Resolve { .. } | Error::UnsupportedVersion { .. } | Error::UnknownBroker { .. } => false,
-            Error::Connect { .. } | Error::Io { .. } | Error::Timeout { .. } | Error::NoBroker { .. } => true,
-            Error::Protocol { .. } => false,
+            Error::Connect { .. } | Error::Io { .. } | Error::Timeout { .. } => true,
+            Error::NoBroker { last, .. } => last.is_retriable(),
+            Error::Protocol { .. } | Error::Tls { .. } | Error::Authentication { .. } => false,
             Error::Topic { code, .. } | Error::Partition { code, .. } | Error::Broker { code, .. } => {
                 code.is_retriable()
             }

@@ -16,6 +16,8 @@ pub mod ops;
 pub mod partitioner;
 pub mod readahead;
 pub mod resolve;
+pub mod sasl;
+pub mod tls;
 pub mod transport;
 
 pub use client::Client;

@@ -111,6 +111,7 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
         positions: vec![],
         last_commit_ms: 0,
         write_id: rt.random_u64(),
+        owner: ctx.principal.clone(),
     };
     // Create-if-absent: of two racing creates of one name, one gets 40902.
     if !crate::state::create_consumer(&ctx.app.kv, &record).await? {
@@ -148,6 +149,10 @@ async fn instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let Some(rec) = load_consumer(&ctx.app.kv, group, name).await? else {
         return Err(ApiError::consumer_not_found(group, name));
     };
+    // Another principal's instance does not exist for this caller (a leaked base_uri is no way in).
+    if rec.owner != ctx.principal {
+        return Err(ApiError::consumer_not_found(group, name));
+    }
     let now = ctx.cluster().runtime().wall_ms();
     if now - rec.last_used_ms > ctx.app.config.consumer_instance_timeout_ms as i64 {
         // Expired: clean up what is left (the broker fenced its membership long ago).

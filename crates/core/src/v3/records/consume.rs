@@ -23,6 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{Driven, Response};
 use crate::kafka::ops::consumer::{self, FetchedRecord};
 use crate::kafka::ops::offsets;
+use crate::kafka::Client;
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 use crate::state::KvStore;
@@ -156,7 +157,7 @@ pub(super) async fn follow<C: Connect + 'static, R: Runtime + 'static, K: KvStor
     };
     let wait = query(ctx, "timeout", validate::wait_ms)?.unwrap_or(1000).max(10) as i32;
     let (tx, rx) = mpsc::channel::<Vec<u8>>(16);
-    let driver = stream_records(ctx.app.clone(), name, positions, wait, tx);
+    let driver = stream_records(ctx.app.clone(), ctx.client.clone(), name, positions, wait, tx);
     Ok(Response::streaming(StatusCode::OK, ctx.content_type, Box::pin(Driven::new(driver, rx))))
 }
 
@@ -164,15 +165,16 @@ pub(super) async fn follow<C: Connect + 'static, R: Runtime + 'static, K: KvStor
 /// records written as one chunk, positions advanced past them.
 async fn stream_records<C: Connect, R: Runtime, K: KvStore>(
     app: Rc<App<C, R, K>>,
+    client: Rc<Client<C, R>>,
     topic: String,
     mut positions: Vec<(i32, i64)>,
     wait_ms: i32,
     mut out: mpsc::Sender<Vec<u8>>,
 ) {
     loop {
-        let deadline = Deadline::after(app.client.runtime(), app.config.request_timeout_ms);
+        let deadline = Deadline::after(client.runtime(), app.config.request_timeout_ms);
         // From the client's cache; a retriable fetch error below drops it (leaders moved).
-        let meta = match app.client.topic(&topic, deadline).await {
+        let meta = match client.topic(&topic, deadline).await {
             Ok(m) => m,
             Err(e) => {
                 let _ = out.send(error_line(e.into())).await;
@@ -181,10 +183,10 @@ async fn stream_records<C: Connect, R: Runtime, K: KvStore>(
         };
         let pos: Vec<((String, i32), i64)> = positions.iter().map(|(p, o)| ((topic.clone(), *p), *o)).collect();
         let fetched =
-            consumer::fetch(app.client.cluster(), std::slice::from_ref(&*meta), &pos, wait_ms, 1, 8 << 20, deadline)
+            consumer::fetch(client.cluster(), std::slice::from_ref(&*meta), &pos, wait_ms, 1, 8 << 20, deadline)
                 .await;
         for (_, e) in &fetched.errors {
-            app.client.observe(Some(e), Some(&topic), None);
+            client.observe(Some(e), Some(&topic), None);
         }
         let mut chunk = Vec::new();
         for r in &fetched.records {

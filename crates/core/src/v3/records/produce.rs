@@ -21,6 +21,7 @@ use crate::formats::{self, Format};
 use crate::http::json_stream::{Item, Splitter};
 use crate::http::{BodyStream, Driven, Response};
 use crate::kafka::ops::produce::{Delivery, OutRecord, produce as produce_records};
+use crate::kafka::Client;
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 use crate::state::KvStore;
@@ -285,12 +286,13 @@ pub(super) async fn stream<C: Connect + 'static, R: Runtime + 'static, K: KvStor
         return Err(ApiError::unprocessable("Payload error. Request body is empty. Data is required."));
     }
     let (tx, rx) = mpsc::channel::<Vec<u8>>(64);
-    let driver = drive(ctx.app.clone(), cluster_id, topic, input, splitter, first, ended, tx);
+    let driver = drive(ctx.app.clone(), ctx.client.clone(), cluster_id, topic, input, splitter, first, ended, tx);
     Ok(Response::streaming(StatusCode::OK, ctx.content_type, Box::pin(Driven::new(driver, rx))))
 }
 
 async fn drive<C: Connect, R: Runtime, K: KvStore>(
     app: Rc<App<C, R, K>>,
+    client: Rc<Client<C, R>>,
     cluster_id: String,
     topic: String,
     mut input: BodyStream,
@@ -338,7 +340,7 @@ async fn drive<C: Connect, R: Runtime, K: KvStore>(
             }
             // One chunk per batch: a frame per report would cost more than the report itself.
             let mut bytes = Vec::new();
-            for report in write_batch(&app, &topic, batch).await {
+            for report in write_batch(&app, &client, &topic, batch).await {
                 report.write(&mut bytes, &cluster_id, &topic);
             }
             if out.send(bytes).await.is_err() {
@@ -352,10 +354,11 @@ async fn drive<C: Connect, R: Runtime, K: KvStore>(
 /// Produces the good records of `batch`; one report per entry, in order.
 async fn write_batch<C: Connect, R: Runtime, K: KvStore>(
     app: &App<C, R, K>,
+    client: &Client<C, R>,
     topic: &str,
     batch: Vec<Result<Parsed, ApiError>>,
 ) -> Vec<Report> {
-    let deadline = Deadline::after(app.client.runtime(), app.config.request_timeout_ms);
+    let deadline = Deadline::after(client.runtime(), app.config.request_timeout_ms);
     let mut metas = Vec::new();
     let mut records = Vec::new();
     for p in batch.iter().flatten() {
@@ -365,7 +368,7 @@ async fn write_batch<C: Connect, R: Runtime, K: KvStore>(
     let results = if records.is_empty() {
         Ok(vec![])
     } else {
-        produce_records(&app.client, topic, records, app.produce_options(), deadline).await
+        produce_records(client, topic, records, app.produce_options(), deadline).await
     };
     let mut results = match results {
         Ok(r) => r.into_iter().map(|r| r.map_err(ApiError::from)).collect::<Vec<_>>(),
@@ -429,7 +432,7 @@ pub(super) async fn batch<C: Connect + 'static, R: Runtime + 'static, K: KvStore
                 .map_err(|m| ApiError::bad_request(format!("Bad Request: {}.", m.trim_end_matches('.')))),
         );
     }
-    let reports = write_batch(ctx.app, &topic, parsed).await;
+    let reports = write_batch(ctx.app, ctx.client(), &topic, parsed).await;
     let (mut successes, mut failures) = (Vec::new(), Vec::new());
     for (id, report) in ids.into_iter().zip(reports.iter().map(|r| r.to_json(&cluster_id, &topic))) {
         let ok = report["error_code"] == crate::error::DELIVERED;

@@ -1,0 +1,259 @@
+//! TLS to brokers — Kafka's `SSL` and `SASL_SSL` security protocols
+//! (<https://kafka.apache.org/documentation/#security_ssl>) — on rustls, over any [`Stream`].
+//!
+//! The crypto provider is RustCrypto's pure-Rust one (`rustls-rustcrypto`): ring and aws-lc need
+//! a C compiler targeting wasm32, which a fresh machine does not have (README, "TLS"). The
+//! server's certificate is checked against the configured CA (or the web PKI roots) and the
+//! broker's *advertised* host name — the name used for SNI too — even when `kafka_host_map`
+//! sent the connection to another address. Sessions resume between connections of one
+//! instance through the shared [`rustls::ClientConfig`]'s in-memory cache.
+
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use super::transport::Stream;
+
+/// What configuration says about TLS (all PEM text, so each fits one Spin variable).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// CA certificates to trust; None: the bundled web PKI roots.
+    pub ca_pem: Option<String>,
+    /// Client certificate chain and its key, for brokers that require mTLS.
+    pub cert_pem: Option<String>,
+    pub key_pem: Option<crate::config::Secret>,
+    /// Skips certificate and host-name verification (`kafka_tls_insecure_skip_verify=true`).
+    pub insecure_skip_verify: bool,
+}
+
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "<pem>"))
+            .field("cert_pem", &self.cert_pem.as_ref().map(|_| "<pem>"))
+            .field("key_pem", &self.key_pem)
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .finish()
+    }
+}
+
+/// The rustls configuration for these options (built once per instance: it also holds the
+/// session cache).
+pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, String> {
+    let provider = Arc::new(rustls_rustcrypto::provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?;
+    let builder = if options.insecure_skip_verify {
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+    } else {
+        let mut roots = RootCertStore::empty();
+        match &options.ca_pem {
+            Some(pem) => {
+                let certs = certificates(pem, "kafka_tls_ca_pem")?;
+                let (added, _) = roots.add_parsable_certificates(certs);
+                if added == 0 {
+                    return Err("kafka_tls_ca_pem: no usable CA certificate".into());
+                }
+            }
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        }
+        builder.with_root_certificates(roots)
+    };
+    let config = match (&options.cert_pem, &options.key_pem) {
+        (None, None) => builder.with_no_client_auth(),
+        (Some(cert), Some(key)) => {
+            let chain = certificates(cert, "kafka_tls_cert_pem")?;
+            let key = PrivateKeyDer::from_pem_slice(key.expose().as_bytes())
+                .map_err(|_| "kafka_tls_key_pem: no private key in PEM form".to_string())?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| format!("kafka_tls_cert_pem/kafka_tls_key_pem: {e}"))?
+        }
+        _ => return Err("kafka_tls_cert_pem and kafka_tls_key_pem go together".into()),
+    };
+    Ok(Arc::new(config))
+}
+
+/// Cryptographically secure random bytes from the TLS provider's source (the OS / WASI
+/// `random`): SCRAM nonces, per-instance salts. Zeros only if that source fails.
+pub fn random_bytes(buf: &mut [u8]) {
+    let _ = rustls_rustcrypto::provider().secure_random.fill(buf);
+}
+
+fn certificates(pem: &str, name: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{name}: not PEM certificates ({e:?})"))?;
+    if certs.is_empty() {
+        return Err(format!("{name}: no certificate in it"));
+    }
+    Ok(certs)
+}
+
+/// A TLS session over a connected stream.
+pub struct TlsStream<S> {
+    inner: S,
+    conn: ClientConnection,
+    /// Ciphertext read from `inner` that rustls has not taken yet.
+    pending: Vec<u8>,
+    pos: usize,
+}
+
+fn tls_error(e: rustls::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("TLS: {e}"))
+}
+
+impl<S: Stream> TlsStream<S> {
+    /// Runs the handshake with `server_name` (the broker's advertised host: SNI and verification).
+    pub async fn connect(inner: S, config: Arc<ClientConfig>, server_name: &str) -> io::Result<Self> {
+        let name = ServerName::try_from(server_name.to_owned())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: '{server_name}' is no host name")))?;
+        let mut conn = ClientConnection::new(config, name).map_err(tls_error)?;
+        // Large produce requests are written at once; rustls must not refuse part of them.
+        conn.set_buffer_limit(None);
+        let mut tls = TlsStream { inner, conn, pending: Vec::with_capacity(16 * 1024), pos: 0 };
+        while tls.conn.is_handshaking() {
+            tls.flush().await?;
+            if tls.conn.is_handshaking() && tls.conn.wants_read() && !tls.feed().await? {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "TLS: the broker closed the connection during the handshake (is this port TLS?)",
+                ));
+            }
+        }
+        tls.flush().await?;
+        Ok(tls)
+    }
+
+    /// Sends whatever TLS records rustls has ready.
+    async fn flush(&mut self) -> io::Result<()> {
+        if !self.conn.wants_write() {
+            return Ok(());
+        }
+        let mut out = Vec::new();
+        while self.conn.wants_write() {
+            self.conn.write_tls(&mut out)?;
+        }
+        self.inner.write_all(out).await
+    }
+
+    /// Hands rustls the ciphertext it can take, reading more from the peer when none is
+    /// pending. False when the peer closed.
+    async fn feed(&mut self) -> io::Result<bool> {
+        if self.pos == self.pending.len() {
+            self.pending.clear();
+            self.pos = 0;
+            if self.inner.read_some(&mut self.pending).await? == 0 {
+                return Ok(false);
+            }
+        }
+        let mut slice = &self.pending[self.pos..];
+        let n = self.conn.read_tls(&mut slice)?;
+        self.pos += n;
+        self.conn.process_new_packets().map_err(|e| {
+            // Tell the broker why before giving up (rustls queued the alert).
+            let mut alert = Vec::new();
+            let _ = self.conn.write_tls(&mut alert);
+            tls_error(e)
+        })?;
+        Ok(true)
+    }
+}
+
+impl<S: Stream> Stream for TlsStream<S> {
+    async fn write_all(&mut self, data: Vec<u8>) -> io::Result<()> {
+        self.conn.writer().write_all(&data)?;
+        self.flush().await
+    }
+
+    async fn read_some(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let start = buf.len();
+        loop {
+            // Whatever plaintext is ready; WouldBlock: none yet. A close_notify reads as end.
+            match self.conn.reader().read_to_end(buf) {
+                Ok(_) => return Ok(buf.len() - start),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            // Take all ciphertext already read before answering (fewer, larger reads).
+            if buf.len() > start && self.pos == self.pending.len() {
+                return Ok(buf.len() - start);
+            }
+            if !self.feed().await? {
+                return if buf.len() > start {
+                    Ok(buf.len() - start)
+                } else {
+                    Err(io::Error::new(io::ErrorKind::UnexpectedEof, "TLS: connection closed without close_notify"))
+                };
+            }
+            // Key updates and similar post-handshake messages may need an answer.
+            self.flush().await?;
+        }
+    }
+}
+
+/// `kafka_tls_insecure_skip_verify`: any certificate, any name. Handshake signatures are still
+/// checked (so the peer holds the key of the certificate it sent), nothing more.
+#[derive(Debug)]
+struct NoVerification(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_errors_are_named() {
+        let e = client_config(&TlsOptions { ca_pem: Some("not pem".into()), ..Default::default() }).expect_err("bad");
+        assert!(e.contains("kafka_tls_ca_pem"), "{e}");
+        let e = client_config(&TlsOptions { cert_pem: Some("x".into()), ..Default::default() }).expect_err("half");
+        assert!(e.contains("go together"), "{e}");
+        // The web PKI roots and the no-verification switch both build.
+        client_config(&TlsOptions::default()).expect("web pki");
+        client_config(&TlsOptions { insecure_skip_verify: true, ..Default::default() }).expect("insecure");
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let o = TlsOptions { key_pem: Some(crate::config::Secret::new("-----BEGIN PRIVATE KEY-----abc")), ..Default::default() };
+        assert!(!format!("{o:?}").contains("abc"));
+    }
+}

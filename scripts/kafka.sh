@@ -4,7 +4,9 @@
 #   scripts/kafka.sh fetch              download the broker + tools jars once
 #   scripts/kafka.sh start [single|test|cluster]
 #       single : one combined broker+controller, PLAINTEXT 127.0.0.1:9092 (controller 9093)
-#       test   : the same on 127.0.0.1:29092 (controller 29093), for `make test`
+#       test   : the same on 127.0.0.1:29092 (controller 29093), for `make test`, plus the secure
+#                listeners of the security tests (see secure_listeners below)
+#       secure : make run SECURE=1: one broker reachable only over SASL_SSL on 127.0.0.1:9092
 #       bench  : the same on 127.0.0.1:39092 (controller 39093), for `make bench`
 #       cluster: three combined broker+controllers, 127.0.0.1:19092,19093,19094 (controllers 19192..19194)
 #   scripts/kafka.sh stop [single|cluster|all]
@@ -33,11 +35,94 @@ fetch() {
   rm -rf "$KAFKA_JARS"; mv "$KAFKA_JARS.tmp" "$KAFKA_JARS"; touch "$KAFKA_JARS/.complete"
 }
 
-# node_config NAME NODE_ID PORT CONTROLLER_PORT VOTERS REPLICATION
+CERTS="$RUN_DIR/certs"
+# Users of the secure listeners (SCRAM credentials are written at format time, PLAIN ones are
+# in the JAAS line): alice may do everything on topics and groups prefixed alice-, bob nothing;
+# admin is the broker's own (inter-broker) user.
+PLAIN_USERS='user_admin="admin-secret" user_alice="alice-secret" user_bob="bob-secret"'
+SCRAM_USERS=()
+for u in admin:admin-secret alice:alice-secret bob:bob-secret; do
+  for m in SCRAM-SHA-256 SCRAM-SHA-512; do SCRAM_USERS+=(--add-scram "$m=[name=${u%%:*},password=${u#*:}]"); done
+done
+
+# The test broker's extra listeners: SSL 29094, SASL_SSL 29095 (PLAIN, SCRAM; advertised as
+# broker1.kre.test, which the tests map to 127.0.0.1 with kafka_host_map), SASL_PLAINTEXT 29096
+# (PLAIN, SCRAM, OAUTHBEARER with the broker's unsecured-token validator: tests only), EXPIRED
+# 29097 (SSL with an expired certificate), MTLS 29098 (SSL, client certificate required).
+# SASL sessions last 5 s (connections.max.reauth.ms), so re-authentication is exercised.
+secure_listeners() {
+  local k="ssl.keystore.type=PEM"
+  cat <<PROPS
+listeners=PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093,SSL://127.0.0.1:29094,SASL_SSL://127.0.0.1:29095,SASL_PLAINTEXT://127.0.0.1:29096,EXPIRED://127.0.0.1:29097,MTLS://127.0.0.1:29098
+advertised.listeners=PLAINTEXT://127.0.0.1:29092,SSL://localhost:29094,SASL_SSL://broker1.kre.test:29095,SASL_PLAINTEXT://127.0.0.1:29096,EXPIRED://localhost:29097,MTLS://localhost:29098
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,EXPIRED:SSL,MTLS:SSL
+$k
+ssl.keystore.location=$CERTS/broker-keystore.pem
+listener.name.expired.ssl.keystore.type=PEM
+listener.name.expired.ssl.keystore.location=$CERTS/expired-keystore.pem
+listener.name.mtls.ssl.keystore.type=PEM
+listener.name.mtls.ssl.keystore.location=$CERTS/broker-keystore.pem
+listener.name.mtls.ssl.truststore.type=PEM
+listener.name.mtls.ssl.truststore.location=$CERTS/ca.pem
+listener.name.mtls.ssl.client.auth=required
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
+listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required $PLAIN_USERS;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.connections.max.reauth.ms=5000
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required $PLAIN_USERS;
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+listener.name.sasl_plaintext.connections.max.reauth.ms=5000
+PROPS
+}
+
+# make run SECURE=1: SASL_SSL only (PLAIN, SCRAM) on 9092, the broker's own traffic as admin.
+secure_single_listeners() {
+  cat <<PROPS
+listeners=SASL_SSL://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+advertised.listeners=SASL_SSL://localhost:9092
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=SASL_SSL
+sasl.mechanism.inter.broker.protocol=PLAIN
+ssl.keystore.type=PEM
+ssl.keystore.location=$CERTS/broker-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$CERTS/ca.pem
+ssl.endpoint.identification.algorithm=
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" $PLAIN_USERS;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+PROPS
+}
+
+# node_config NAME NODE_ID PORT CONTROLLER_PORT VOTERS REPLICATION [plain|secure-test|secure]
 node_config() {
-  local name=$1 id=$2 port=$3 cport=$4 voters=$5
+  local name=$1 id=$2 port=$3 cport=$4 voters=$5 mode=${7:-plain}
   local dir="$RUN_DIR/kafka-$name"
   mkdir -p "$dir"
+  local listeners="listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  # Secure: StandardAuthorizer denies what no ACL allows; the PLAINTEXT / controller principal
+  # (ANONYMOUS), the broker's admin and the mTLS client are super users.
+  local acl="allow.everyone.if.no.acl.found=true"
+  case "$mode" in
+    secure-test)
+      "$here/certs.sh" "$CERTS" >/dev/null
+      listeners="inter.broker.listener.name=PLAINTEXT
+$(secure_listeners)"
+      acl="allow.everyone.if.no.acl.found=false" ;;
+    secure)
+      "$here/certs.sh" "$CERTS" >/dev/null
+      listeners="$(secure_single_listeners)"
+      acl="allow.everyone.if.no.acl.found=false" ;;
+  esac
   # The end-to-end tests write records with times years ago (CreateTime round trips): time-based
   # retention would delete them whenever its check happens to run. Other brokers keep the default.
   local retention=""
@@ -46,11 +131,8 @@ node_config() {
 process.roles=broker,controller
 node.id=$id
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+$listeners
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$dir/data
 num.partitions=1
 offsets.topic.replication.factor=$6
@@ -63,8 +145,8 @@ auto.create.topics.enable=false
 $retention# ACL endpoints work locally: StandardAuthorizer, the (anonymous) proxy principal is a super user,
 # everything allowed where no ACL matches.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:ANONYMOUS
-allow.everyone.if.no.acl.found=true
+super.users=User:ANONYMOUS;User:admin;User:CN=kre-client
+$acl
 PROPS
   cat > "$dir/log4j2.yaml" <<LOG
 Configuration:
@@ -92,9 +174,16 @@ jvm() {
 
 format_node() {
   local name=$1 cluster_id=$2 dir="$RUN_DIR/kafka-$1"
+  local scram=()
+  grep -q '^sasl.enabled.mechanisms' "$dir/server.properties" && scram=("${SCRAM_USERS[@]}")
+  # SCRAM users exist only if written at format time: storage formatted without them goes.
+  if [ ${#scram[@]} -gt 0 ] && [ -f "$dir/data/meta.properties" ] && [ ! -f "$dir/data/scram-users" ]; then
+    rm -rf "$dir/data"
+  fi
   if [ -f "$dir/data/meta.properties" ]; then return; fi
-  jvm "$dir" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
+  jvm "$dir" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" "${scram[@]}" >"$dir/format.log" 2>&1 \
     || { cat "$dir/format.log" >&2; exit 1; }
+  if [ ${#scram[@]} -gt 0 ]; then touch "$dir/data/scram-users"; fi
 }
 
 running() { local pidf="$RUN_DIR/kafka-$1/pid"; [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }
@@ -130,11 +219,23 @@ stop_node() {
   rm -f "$pidf"
 }
 
-# one_setup NAME PORT: a single combined node
+# one_setup NAME PORT [MODE]: a single combined node
 one_setup() {
   local name=$1 port=$2
-  node_config "$name" 1 "$port" $((port + 1)) "1@127.0.0.1:$((port + 1))" 1
+  node_config "$name" 1 "$port" $((port + 1)) "1@127.0.0.1:$((port + 1))" 1 "${3:-plain}"
   format_node "$name" "$SINGLE_CLUSTER_ID"
+}
+
+# alice: all operations on topics and groups prefixed alice- (bob has no ACL at all).
+acls() {
+  local dir="$RUN_DIR/kafka-$1" bootstrap=$2; shift 2
+  [ -f "$dir/data/acls.done" ] && return
+  for resource in --topic --group; do
+    jvm "$dir" org.apache.kafka.tools.AclCommand --bootstrap-server "$bootstrap" "$@" --add \
+      --allow-principal User:alice --operation All $resource alice- --resource-pattern-type prefixed >>"$dir/acls.log" 2>&1 \
+      || { cat "$dir/acls.log" >&2; exit 1; }
+  done
+  touch "$dir/data/acls.done"
 }
 
 cluster_setup() {
@@ -152,7 +253,17 @@ case "$cmd" in
     fetch
     case "$what" in
       single) one_setup single 9092; start_node single; wait_ready single; echo "[kafka] single broker ready on 127.0.0.1:9092" ;;
-      test) one_setup test 29092; start_node test; wait_ready test; echo "[kafka] test broker ready on 127.0.0.1:29092" ;;
+      test)
+        one_setup test 29092 secure-test; start_node test; wait_ready test; acls test 127.0.0.1:29092
+        echo "[kafka] test broker ready on 127.0.0.1:29092 (secure listeners 29094-29098)" ;;
+      secure)
+        one_setup single 9092 secure; start_node single; wait_ready single
+        printf '%s\n' 'security.protocol=SASL_SSL' 'sasl.mechanism=PLAIN' 'ssl.truststore.type=PEM' \
+          "ssl.truststore.location=$CERTS/ca.pem" \
+          'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret";' \
+          > "$RUN_DIR/kafka-single/admin.properties"
+        acls single localhost:9092 --command-config "$RUN_DIR/kafka-single/admin.properties"
+        echo "[kafka] broker ready on localhost:9092, SASL_SSL only (users alice, bob)" ;;
       bench) one_setup bench 39092; start_node bench; wait_ready bench; echo "[kafka] bench broker ready on 127.0.0.1:39092" ;;
       cluster)
         cluster_setup
@@ -164,6 +275,7 @@ case "$cmd" in
   stop)
     case "$what" in
       single|test|bench) stop_node "$what" ;;
+      secure) stop_node single ;;
       cluster) for i in 1 2 3; do stop_node "node$i"; done ;;
       all) stop_node single; stop_node test; stop_node bench; for i in 1 2 3; do stop_node "node$i"; done ;;
     esac ;;

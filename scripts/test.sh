@@ -71,6 +71,9 @@ KRE_REDIS_PORT=26379 KRE_RUN_DIR="$KRE_RUN_DIR_TEST" "$here/redis.sh" start
 
 export KRE_TEST_BOOTSTRAP=127.0.0.1:29092
 export KRE_TEST_REDIS=127.0.0.1:26379
+# The test broker's secure listeners (29094-29098) and the certificates they use.
+export KRE_TEST_SECURE=1
+export KRE_TEST_CERTS="$PWD/.run/certs"
 export KRE_WASMTIME="$KRE_TOOLS/bin/wasmtime"
 export KRE_KAFKA_JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
 

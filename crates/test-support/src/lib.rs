@@ -217,6 +217,10 @@ impl Reply {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
@@ -489,4 +493,35 @@ impl Conn {
         }
         Ok((status, body))
     }
+}
+
+/// Every key of the test Redis with its value (strings only): for checks that nothing secret
+/// is stored.
+pub fn redis_dump() -> Vec<(String, Vec<u8>)> {
+    let tcp = TcpStream::connect(env("KRE_TEST_REDIS")).unwrap();
+    let mut writer = tcp.try_clone().unwrap();
+    let mut reader = BufReader::new(tcp);
+    fn bulk(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let len: i64 = line.trim_start_matches(['$', '-', '+']).trim().parse().unwrap_or(-1);
+        if !line.starts_with('$') || len < 0 {
+            return None;
+        }
+        let mut body = vec![0; len as usize + 2];
+        reader.read_exact(&mut body).unwrap();
+        body.truncate(len as usize);
+        Some(body)
+    }
+    writer.write_all(b"*2\r\n$4\r\nKEYS\r\n$1\r\n*\r\n").unwrap();
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let n: usize = line.trim_start_matches('*').trim().parse().unwrap();
+    let keys: Vec<String> = (0..n).filter_map(|_| bulk(&mut reader)).map(|k| String::from_utf8_lossy(&k).into_owned()).collect();
+    keys.into_iter()
+        .filter_map(|key| {
+            writer.write_all(format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes()).unwrap();
+            bulk(&mut reader).map(|v| (key, v))
+        })
+        .collect()
 }

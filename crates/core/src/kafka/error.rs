@@ -97,7 +97,9 @@ impl Error {
         match self {
             Error::Resolve { .. } | Error::UnsupportedVersion { .. } | Error::UnknownBroker { .. } => false,
             Error::Connect { .. } | Error::Io { .. } | Error::Timeout { .. } => true,
-            Error::NoBroker { last, .. } => last.is_retriable(),
+            // Unreachable may pass (a broker restarting, a name not yet in DNS); a refused
+            // certificate or login will not.
+            Error::NoBroker { last, .. } => !matches!(**last, Error::Tls { .. } | Error::Authentication { .. }),
             Error::Protocol { .. } | Error::Tls { .. } | Error::Authentication { .. } => false,
             Error::Topic { code, .. } | Error::Partition { code, .. } | Error::Broker { code, .. } => {
                 code.is_retriable()

@@ -2,8 +2,9 @@
 .PHONY: run test build tools serve stop bench fuzz
 
 ## run: broker (127.0.0.1:9092) + Redis + the component under wasmtime serve on 127.0.0.1:8082, in the foreground
+##      SECURE=1: the broker only over SASL_SSL (users alice/bob), the proxy passing each caller's identity through
 run:
-	@scripts/run.sh
+	@SECURE=$(SECURE) scripts/run.sh
 
 ## test: lint, unit tests, then end-to-end tests against a real broker, Redis and wasmtime serve
 test:

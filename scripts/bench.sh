@@ -20,9 +20,11 @@ BOOT=127.0.0.1:39092
 BASE="http://127.0.0.1:$PORT"
 out="$(mktemp -d)"
 serve_pid=""
+extra_pid=""
 cleanup() {
   set +e
   [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+  [ -n "$extra_pid" ] && kill "$extra_pid" 2>/dev/null && wait "$extra_pid" 2>/dev/null
   "$here/kafka.sh" stop bench
   KRE_REDIS_PORT=36379 KRE_RUN_DIR="$PWD/.run/bench" "$here/redis.sh" stop
   rm -rf "$out"
@@ -42,7 +44,7 @@ CLUSTER=$(curl -s "$BASE/v3/clusters" | python3 -c 'import json,sys; print(json.
 run_id=$(date +%s)
 mk() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
         -d "{\"topic_name\":\"$1\",\"partitions_count\":3}" "$BASE/v3/clusters/$CLUSTER/topics"; }
-for t in native rest1 rest100 rest500 lat stream; do mk "bench-$t-$run_id" >/dev/null; done
+for t in native rest1 rest100 rest500 rest500sasl lat stream; do mk "bench-$t-$run_id" >/dev/null; done
 
 JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
 if [ "$ONLY" != consume ]; then
@@ -66,6 +68,43 @@ for b in $sizes; do $BENCH produce "$BASE" "bench-rest$b-$run_id" "$b" 8 "$SECS"
 if [ "$ONLY" != consume ]; then
 $BENCH produce-latency "$BASE" "bench-lat-$run_id" 2000 | tee -a "$out/results"
 $BENCH stream "$BASE" "$CLUSTER" "bench-stream-$run_id" "$STREAM_SECS" | tee -a "$out/results"
+
+# The same component against the bench broker's SASL_SSL listener (TLS 1.3, SCRAM-SHA-512 as the
+# broker's admin user; scripts/kafka.sh), on another port.
+CA_PEM="$(cat .run/certs/ca.pem)"
+sasl_ssl=(KAFKA_BOOTSTRAP_SERVERS=broker1.kre.test:39095 KAFKA_HOST_MAP=broker1.kre.test=127.0.0.1
+  KAFKA_SECURITY_PROTOCOL=SASL_SSL KAFKA_SASL_MECHANISM=SCRAM-SHA-512 KAFKA_SASL_USERNAME=admin
+  KAFKA_SASL_PASSWORD=admin-secret "KAFKA_TLS_CA_PEM=$CA_PEM" KRE_REDIS_ADDR=127.0.0.1:36379)
+plaintext=(KAFKA_BOOTSTRAP_SERVERS=$BOOT KRE_REDIS_ADDR=127.0.0.1:36379)
+serve_on() { # PORT VAR=VALUE...: one more host, its pid in extra_pid, ready for HTTP (no Kafka touched yet)
+  local port=$1; shift
+  env "$@" PORT="$port" "$here/serve.sh" >>"$out/extra.log" 2>&1 &
+  extra_pid=$!
+  for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$port/ready-probe" && return; sleep 0.05; done
+  echo "host on $port did not start:" >&2; tail -5 "$out/extra.log" >&2; exit 1
+}
+stop_extra() { kill "$extra_pid" 2>/dev/null; wait "$extra_pid" 2>/dev/null || true; extra_pid=""; }
+echo "== REST over SASL_SSL (SCRAM-SHA-512) vs PLAINTEXT: 500 x 1 KiB per request, 8 clients"
+serve_on 38083 "${sasl_ssl[@]}"
+$BENCH produce "http://127.0.0.1:38083" "bench-rest500sasl-$run_id" 500 8 "$SECS" \
+  | sed 's/rest_produce_b500_/rest_sasl_ssl_produce_b500_/' | tee -a "$out/results"
+stop_extra
+echo "== first request of a new instance (connect, [TLS, SASL,] ApiVersions, DescribeCluster): 20 fresh hosts each"
+for label in plaintext sasl_ssl; do
+  if [ $label = plaintext ]; then vars=("${plaintext[@]}"); else vars=("${sasl_ssl[@]}"); fi
+  for _ in $(seq 1 20); do
+    serve_on 38084 "${vars[@]}"
+    curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:38084/v3/clusters" >>"$out/first-$label"
+    stop_extra
+  done
+  python3 - "$out/first-$label" "$label" >>"$out/results" <<'PY'
+import sys
+t = sorted(float(l) * 1000 for l in open(sys.argv[1]) if l.strip())
+print(f"RESULT first_request_{sys.argv[2]}_p50_ms {t[len(t) // 2]:.1f} ms")
+print(f"RESULT first_request_{sys.argv[2]}_p99_ms {t[min(len(t) - 1, int(len(t) * 0.99))]:.1f} ms")
+PY
+done
+grep first_request "$out/results"
 fi
 
 echo "== consume: native ConsumerPerformance vs one REST consumer (max_bytes 1 MiB), same topic"
@@ -117,6 +156,12 @@ if c and nc:
         print(f"  against ConsumerPerformance's fetch-only rate {nf:.0f} records/s (no start-up, no join): ratio {c/nf:5.2f}")
 if "rest_consume_round_trips_per_100k" in r:
     print(f"consume round trips per 100,000 records: 3 partitions {r['rest_consume_round_trips_per_100k']:.0f}, 6 partitions {r.get('rest_six_consume_round_trips_per_100k', float('nan')):.0f} (max_bytes 1 MiB ≈ 1,000 records: 100 is the floor)")
+s = r.get("rest_sasl_ssl_produce_b500_records_per_s"); p = r.get("rest_produce_b500_records_per_s")
+if s and p:
+    print(f"SASL_SSL 500 records/request: {s:>8.0f} records/s   vs PLAINTEXT {p:.0f}   ratio {s/p:5.2f}")
+if "first_request_sasl_ssl_p50_ms" in r:
+    print(f"first request of a new instance: PLAINTEXT p50 {r['first_request_plaintext_p50_ms']:.1f} ms p99 {r['first_request_plaintext_p99_ms']:.1f} ms; "
+          f"SASL_SSL p50 {r['first_request_sasl_ssl_p50_ms']:.1f} ms p99 {r['first_request_sasl_ssl_p99_ms']:.1f} ms")
 if "idle_consumer_store_bytes" in r:
     print(f"idle consumer instance: {r['idle_consumer_store_bytes']:.0f} bytes in the key-value store, none in the proxy's memory")
 if n:

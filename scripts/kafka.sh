@@ -45,16 +45,18 @@ for u in admin:admin-secret alice:alice-secret bob:bob-secret; do
   for m in SCRAM-SHA-256 SCRAM-SHA-512; do SCRAM_USERS+=(--add-scram "$m=[name=${u%%:*},password=${u#*:}]"); done
 done
 
-# The test broker's extra listeners: SSL 29094, SASL_SSL 29095 (PLAIN, SCRAM; advertised as
-# broker1.kre.test, which the tests map to 127.0.0.1 with kafka_host_map), SASL_PLAINTEXT 29096
-# (PLAIN, SCRAM, OAUTHBEARER with the broker's unsecured-token validator: tests only), EXPIRED
-# 29097 (SSL with an expired certificate), MTLS 29098 (SSL, client certificate required).
+# The test (and bench) broker's extra listeners, from its PLAINTEXT port P: SSL P+2, SASL_SSL P+3
+# (PLAIN, SCRAM; advertised as broker1.kre.test, which the tests map to 127.0.0.1 with
+# kafka_host_map), SASL_PLAINTEXT P+4 (PLAIN, SCRAM, OAUTHBEARER with the broker's unsecured-token
+# validator: tests only), EXPIRED P+5 (SSL with an expired certificate), MTLS P+6 (SSL, client
+# certificate required; AES-GCM suites only, so the proxy's ChaCha20-first offer must fall back).
+# For the test broker P = 29092.
 # SASL sessions last 5 s (connections.max.reauth.ms), so re-authentication is exercised.
 secure_listeners() {
-  local k="ssl.keystore.type=PEM"
+  local p=$1 k="ssl.keystore.type=PEM"
   cat <<PROPS
-listeners=PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093,SSL://127.0.0.1:29094,SASL_SSL://127.0.0.1:29095,SASL_PLAINTEXT://127.0.0.1:29096,EXPIRED://127.0.0.1:29097,MTLS://127.0.0.1:29098
-advertised.listeners=PLAINTEXT://127.0.0.1:29092,SSL://localhost:29094,SASL_SSL://broker1.kre.test:29095,SASL_PLAINTEXT://127.0.0.1:29096,EXPIRED://localhost:29097,MTLS://localhost:29098
+listeners=PLAINTEXT://127.0.0.1:$p,CONTROLLER://127.0.0.1:$((p + 1)),SSL://127.0.0.1:$((p + 2)),SASL_SSL://127.0.0.1:$((p + 3)),SASL_PLAINTEXT://127.0.0.1:$((p + 4)),EXPIRED://127.0.0.1:$((p + 5)),MTLS://127.0.0.1:$((p + 6))
+advertised.listeners=PLAINTEXT://127.0.0.1:$p,SSL://localhost:$((p + 2)),SASL_SSL://broker1.kre.test:$((p + 3)),SASL_PLAINTEXT://127.0.0.1:$((p + 4)),EXPIRED://localhost:$((p + 5)),MTLS://localhost:$((p + 6))
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,EXPIRED:SSL,MTLS:SSL
 $k
 ssl.keystore.location=$CERTS/broker-keystore.pem
@@ -65,6 +67,7 @@ listener.name.mtls.ssl.keystore.location=$CERTS/broker-keystore.pem
 listener.name.mtls.ssl.truststore.type=PEM
 listener.name.mtls.ssl.truststore.location=$CERTS/ca.pem
 listener.name.mtls.ssl.client.auth=required
+listener.name.mtls.ssl.cipher.suites=TLS_AES_256_GCM_SHA384,TLS_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
 listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required $PLAIN_USERS;
@@ -116,7 +119,7 @@ listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
     secure-test)
       "$here/certs.sh" "$CERTS" >/dev/null
       listeners="inter.broker.listener.name=PLAINTEXT
-$(secure_listeners)"
+$(secure_listeners "$port")"
       acl="allow.everyone.if.no.acl.found=false" ;;
     secure)
       "$here/certs.sh" "$CERTS" >/dev/null
@@ -264,7 +267,9 @@ case "$cmd" in
           > "$RUN_DIR/kafka-single/admin.properties"
         acls single localhost:9092 --command-config "$RUN_DIR/kafka-single/admin.properties"
         echo "[kafka] broker ready on localhost:9092, SASL_SSL only (users alice, bob)" ;;
-      bench) one_setup bench 39092; start_node bench; wait_ready bench; echo "[kafka] bench broker ready on 127.0.0.1:39092" ;;
+      bench)
+        one_setup bench 39092 secure-test; start_node bench; wait_ready bench
+        echo "[kafka] bench broker ready on 127.0.0.1:39092 (secure listeners 39094-39098)" ;;
       cluster)
         cluster_setup
         for i in 1 2 3; do start_node "node$i"; done

@@ -8,8 +8,17 @@ cd "$here/.."
 "$here/build.sh"
 cleanup() { "$here/kafka.sh" stop single || true; "$here/redis.sh" stop || true; }
 trap cleanup EXIT INT TERM
-"$here/kafka.sh" start single
 "$here/redis.sh" start
+if [ -n "${SECURE:-}" ] && [ "${SECURE}" != 0 ]; then
+  # make run SECURE=1: the broker only over SASL_SSL (users alice / bob), the proxy in passthrough:
+  # each request's Authorization: Basic is its own SCRAM-SHA-512 login.
+  "$here/kafka.sh" start secure
+  export KAFKA_BOOTSTRAP_SERVERS=localhost:9092 KAFKA_SECURITY_PROTOCOL=SASL_SSL KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+  export KAFKA_AUTH_MODE=passthrough KAFKA_TLS_CA_PEM="$(cat .run/certs/ca.pem)"
+  echo "[run] SASL_SSL + passthrough: try  curl -u alice:alice-secret http://127.0.0.1:8082/topics"
+else
+  "$here/kafka.sh" start single
+fi
 echo "[run] serving the REST Proxy API on http://127.0.0.1:8082 (Ctrl-C stops everything)"
 KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}" PORT=8082 "$here/serve.sh" &
 wait $!

@@ -323,6 +323,42 @@ mod tests {
     }
 
     #[test]
+    fn every_variable_reaches_both_hosts() {
+        // Spin passes only declared variables; scripts/serve.sh only the names it lists.
+        let manifest = include_str!("../../../spin.toml");
+        let serve = include_str!("../../../scripts/serve.sh");
+        for (name, _) in VARIABLES {
+            assert!(manifest.contains(&format!("{name} = \"{{{{ {name} }}}}\"")), "spin.toml lacks {name}");
+            assert!(serve.contains(&name.to_ascii_uppercase()), "serve.sh lacks {name}");
+        }
+    }
+
+    #[test]
+    fn security_settings_parse_and_are_checked() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |n: &str| pairs.iter().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned())
+        };
+        let c = Config::from_lookup(vars(&[
+            ("kafka_security_protocol", "sasl_ssl"),
+            ("kafka_sasl_mechanism", "scram-sha-512"),
+            ("kafka_sasl_username", "svc"),
+            ("kafka_sasl_password", "hunter2"),
+        ]))
+        .expect("valid");
+        assert_eq!(c.security.protocol, SecurityProtocol::SaslSsl);
+        assert!(!format!("{c:?}").contains("hunter2"), "no secret in Debug");
+        let e = Config::from_lookup(vars(&[("kafka_security_protocol", "SASL_SSL")])).expect_err("no user");
+        assert!(e.contains("kafka_sasl_username"), "{e}");
+        let e = Config::from_lookup(vars(&[("kafka_auth_mode", "passthrough")])).expect_err("plaintext");
+        assert!(e.contains("passthrough"), "{e}");
+        let e = Config::from_lookup(vars(&[("kafka_security_protocol", "TLS")])).expect_err("name");
+        assert!(e.contains("kafka_security_protocol"), "{e}");
+        let c = Config::from_lookup(vars(&[("kafka_security_protocol", "SASL_PLAINTEXT"), ("kafka_auth_mode", "passthrough")]))
+            .expect("passthrough needs no service login");
+        assert_eq!(c.security.service, None);
+    }
+
+    #[test]
     fn invalid_values_are_named() {
         let e = Config::from_lookup(|n| (n == "kafka_request_timeout_ms").then(|| "soon".into())).expect_err("bad");
         assert!(e.contains("kafka_request_timeout_ms"), "{e}");

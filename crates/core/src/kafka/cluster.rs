@@ -16,7 +16,7 @@ use super::connection::Connection;
 use super::error::{Error, Result};
 use super::resolve::{HostMap, resolve, split_host_port};
 use super::sasl::{self, Sasl};
-use super::tls::TlsStream;
+use super::tls::Failure;
 use super::transport::{BrokerStream, Connect};
 use crate::runtime::{Deadline, Runtime, with_deadline};
 
@@ -32,7 +32,7 @@ pub struct ClientConfig {
     /// Upper bound for one connection attempt, so a dead bootstrap server leaves time for the next.
     pub connect_timeout_ms: u64,
     /// TLS for every connection (`SSL`, `SASL_SSL`); shared so sessions resume.
-    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub tls: Option<Arc<super::tls::Tls>>,
     /// The SASL login of every connection (`SASL_*`).
     pub sasl: Option<Sasl>,
 }
@@ -257,14 +257,17 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
         let attempt = deadline.min_with(&self.rt, self.config.connect_timeout_ms);
         let fut = async {
             let addr = resolve(&self.connect, &self.config.host_map, host, port).await?;
-            let stream =
-                self.connect.connect(addr).await.map_err(|e| Error::connect(format!("{name} at {addr}"), e))?;
             let stream = match &self.config.tls {
-                None => BrokerStream::Plain(stream),
+                None => BrokerStream::Plain(
+                    self.connect.connect(addr).await.map_err(|e| Error::connect(format!("{name} at {addr}"), e))?,
+                ),
                 // The advertised name, not the mapped address: SNI and certificate check.
-                Some(tls) => BrokerStream::Tls(Box::new(
-                    TlsStream::connect(stream, tls.clone(), host).await.map_err(|e| tls_failure(&name, addr, e))?,
-                )),
+                Some(tls) => BrokerStream::Tls(Box::new(tls.connect(|| self.connect.connect(addr), host).await.map_err(
+                    |e| match e {
+                        Failure::Connect(e) => Error::connect(format!("{name} at {addr}"), e),
+                        Failure::Tls(e) => tls_failure(&name, addr, e),
+                    },
+                )?)),
             };
             let mut conn = Connection::handshake(stream, name.clone(), &self.config.client_id).await?;
             if let Some(sasl) = &self.config.sasl {

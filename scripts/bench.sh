@@ -44,7 +44,7 @@ CLUSTER=$(curl -s "$BASE/v3/clusters" | python3 -c 'import json,sys; print(json.
 run_id=$(date +%s)
 mk() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
         -d "{\"topic_name\":\"$1\",\"partitions_count\":3}" "$BASE/v3/clusters/$CLUSTER/topics"; }
-for t in native rest1 rest100 rest500 rest500sasl lat stream; do mk "bench-$t-$run_id" >/dev/null; done
+for t in native nativesasl rest1 rest100 rest500 rest500sasl lat stream; do mk "bench-$t-$run_id" >/dev/null; done
 
 JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
 if [ "$ONLY" != consume ]; then
@@ -84,6 +84,23 @@ serve_on() { # PORT VAR=VALUE...: one more host, its pid in extra_pid, ready for
   echo "host on $port did not start:" >&2; tail -5 "$out/extra.log" >&2; exit 1
 }
 stop_extra() { kill "$extra_pid" 2>/dev/null; wait "$extra_pid" 2>/dev/null || true; extra_pid=""; }
+echo "== native over SASL_SSL (SCRAM-SHA-512): ProducerPerformance, the same settings as above"
+# The broker advertises broker1.kre.test on that listener: the JVM resolves it from a hosts file.
+echo "127.0.0.1 broker1.kre.test" > "$out/hosts"
+printf '%s\n' security.protocol=SASL_SSL sasl.mechanism=SCRAM-SHA-512 ssl.truststore.type=PEM \
+  "ssl.truststore.location=$PWD/.run/certs/ca.pem" \
+  'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="admin-secret";' \
+  > "$out/sasl.properties"
+java -Xmx1g -Djdk.net.hosts.file="$out/hosts" -cp "$JARS/*" -Dlog4j2.level=WARN org.apache.kafka.tools.ProducerPerformance \
+  --topic "bench-nativesasl-$run_id" --num-records 300000 --record-size 1024 --throughput -1 \
+  --producer.config "$out/sasl.properties" \
+  --producer-props bootstrap.servers=broker1.kre.test:39095 acks=all linger.ms=5 batch.size=262144 | tee "$out/nsasl.txt" | tail -1
+python3 - "$out/nsasl.txt" >>"$out/results" <<'PY'
+import re, sys
+last = [l for l in open(sys.argv[1]) if "records sent" in l][-1]
+rate = re.search(r"([\d.]+) records/sec", last).group(1)
+print(f"RESULT native_sasl_ssl_records_per_s {rate} records/s")
+PY
 echo "== REST over SASL_SSL (SCRAM-SHA-512) vs PLAINTEXT: 500 x 1 KiB per request, 8 clients"
 serve_on 38083 "${sasl_ssl[@]}"
 $BENCH produce "http://127.0.0.1:38083" "bench-rest500sasl-$run_id" 500 8 "$SECS" \
@@ -159,6 +176,9 @@ if "rest_consume_round_trips_per_100k" in r:
 s = r.get("rest_sasl_ssl_produce_b500_records_per_s"); p = r.get("rest_produce_b500_records_per_s")
 if s and p:
     print(f"SASL_SSL 500 records/request: {s:>8.0f} records/s   vs PLAINTEXT {p:.0f}   ratio {s/p:5.2f}")
+    ns = r.get("native_sasl_ssl_records_per_s")
+    if ns and n:
+        print(f"  the Java producer's own SASL_SSL ÷ PLAINTEXT on this machine: {ns:.0f} ÷ {n:.0f} = {ns/n:5.2f}")
 if "first_request_sasl_ssl_p50_ms" in r:
     print(f"first request of a new instance: PLAINTEXT p50 {r['first_request_plaintext_p50_ms']:.1f} ms p99 {r['first_request_plaintext_p99_ms']:.1f} ms; "
           f"SASL_SSL p50 {r['first_request_sasl_ssl_p50_ms']:.1f} ms p99 {r['first_request_sasl_ssl_p99_ms']:.1f} ms")

@@ -232,7 +232,12 @@ fn passthrough_acts_as_the_caller() {
     let got = consume(&host, Some(&alice), &unique("alice-grp"), &mine, 2);
     assert_eq!(got.len(), 2, "{got:?}");
     let group = unique("alice-owned");
-    let headers = |auth: &str| vec![("content-type".to_string(), "application/vnd.kafka.v2+json".to_string()), ("authorization".into(), auth.to_owned())];
+    let headers = |auth: &str| {
+        vec![
+            ("content-type".to_string(), "application/vnd.kafka.v2+json".to_string()),
+            ("authorization".into(), auth.to_owned()),
+        ]
+    };
     let send = |method: &str, path: &str, auth: &str, body: Option<&[u8]>| {
         let h = headers(auth);
         let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -254,7 +259,13 @@ fn passthrough_acts_as_the_caller() {
         &[("accept", BINARY), ("authorization", &bob)],
         None,
     );
-    assert!(r.status == 403 || records.status == 403, "subscribe {} / records {} {}", r.status, records.status, records.text());
+    assert!(
+        r.status == 403 || records.status == 403,
+        "subscribe {} / records {} {}",
+        r.status,
+        records.status,
+        records.text()
+    );
     assert_eq!(records.json()["error_code"], 40301, "{}", records.text());
 
     // No secret anywhere in the key-value store.
@@ -318,10 +329,7 @@ fn tls_failures_are_clear_and_never_fall_back() {
         assert!(started.elapsed() < Duration::from_secs(12), "{what}: {:?}", started.elapsed());
         assert_eq!(r.status, 500, "{what}: {}", r.text());
         let msg = r.json()["message"].as_str().unwrap_or_default().to_owned();
-        assert!(
-            msg.contains("TLS") && msg.contains(bootstrap) && msg.to_lowercase().contains(expect),
-            "{what}: {msg}"
-        );
+        assert!(msg.contains("TLS") && msg.contains(bootstrap) && msg.to_lowercase().contains(expect), "{what}: {msg}");
     }
     // Verification is off only when asked for: then the expired certificate is accepted.
     let host = Host::start(&[

@@ -95,8 +95,11 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
         R: Clone,
     {
         let security = &config.security;
-        let tls =
-            if security.protocol.tls() { Some(std::sync::Arc::new(crate::kafka::tls::Tls::new(&security.tls)?)) } else { None };
+        let tls = if security.protocol.tls() {
+            Some(std::sync::Arc::new(crate::kafka::tls::Tls::new(&security.tls)?))
+        } else {
+            None
+        };
         let template = ClientConfig {
             bootstrap: config.bootstrap_servers.clone(),
             client_id: config.client_id.clone(),

@@ -248,7 +248,9 @@ fn security(get: &impl Fn(&str) -> String) -> Result<Security, String> {
         "SSL" => SecurityProtocol::Ssl,
         "SASL_PLAINTEXT" => SecurityProtocol::SaslPlaintext,
         "SASL_SSL" => SecurityProtocol::SaslSsl,
-        other => return Err(format!("kafka_security_protocol: '{other}' is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")),
+        other => {
+            return Err(format!("kafka_security_protocol: '{other}' is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"));
+        }
     };
     let tls = crate::kafka::tls::TlsOptions {
         ca_pem: optional("kafka_tls_ca_pem"),
@@ -353,8 +355,11 @@ mod tests {
         assert!(e.contains("passthrough"), "{e}");
         let e = Config::from_lookup(vars(&[("kafka_security_protocol", "TLS")])).expect_err("name");
         assert!(e.contains("kafka_security_protocol"), "{e}");
-        let c = Config::from_lookup(vars(&[("kafka_security_protocol", "SASL_PLAINTEXT"), ("kafka_auth_mode", "passthrough")]))
-            .expect("passthrough needs no service login");
+        let c = Config::from_lookup(vars(&[
+            ("kafka_security_protocol", "SASL_PLAINTEXT"),
+            ("kafka_auth_mode", "passthrough"),
+        ]))
+        .expect("passthrough needs no service login");
         assert_eq!(c.security.service, None);
     }
 

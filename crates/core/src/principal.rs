@@ -51,7 +51,10 @@ pub fn from_header(header: Option<&str>, mechanism: Mechanism, salt: &[u8]) -> A
             Credentials::Password { mechanism, username: user.to_owned(), password: Secret::new(password) },
         )
     } else if scheme.eq_ignore_ascii_case("bearer") && !value.is_empty() {
-        (format!("User:{}", token_subject(value).unwrap_or_default()), Credentials::Bearer { token: Secret::new(value) })
+        (
+            format!("User:{}", token_subject(value).unwrap_or_default()),
+            Credentials::Bearer { token: Secret::new(value) },
+        )
     } else {
         return Err(unauthenticated("Authorization: only the Basic and Bearer schemes are accepted"));
     };
@@ -104,7 +107,11 @@ mod tests {
         assert_ne!(p.key, from_header(Some(&other), Mechanism::ScramSha512, b"salt").expect("other").key);
         assert!(!format!("{p:?}").contains("alice-secret"));
 
-        let jwt = format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#), URL_SAFE_NO_PAD.encode(r#"{"sub":"carol"}"#));
+        let jwt = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(r#"{"sub":"carol"}"#)
+        );
         let p = from_header(Some(&format!("Bearer {jwt}")), Mechanism::Plain, b"s").expect("bearer");
         assert_eq!(p.name, "User:carol");
         assert_eq!(p.credentials.mechanism(), Mechanism::OAuthBearer);

@@ -517,7 +517,8 @@ pub fn redis_dump() -> Vec<(String, Vec<u8>)> {
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     let n: usize = line.trim_start_matches('*').trim().parse().unwrap();
-    let keys: Vec<String> = (0..n).filter_map(|_| bulk(&mut reader)).map(|k| String::from_utf8_lossy(&k).into_owned()).collect();
+    let keys: Vec<String> =
+        (0..n).filter_map(|_| bulk(&mut reader)).map(|k| String::from_utf8_lossy(&k).into_owned()).collect();
     keys.into_iter()
         .filter_map(|key| {
             writer.write_all(format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes()).unwrap();

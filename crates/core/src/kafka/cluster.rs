@@ -132,11 +132,7 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
         Ok((key, conn))
     }
 
-    async fn checkout_tracked(
-        &self,
-        target: Target,
-        deadline: Deadline,
-    ) -> Result<(String, Conn<C>, bool)> {
+    async fn checkout_tracked(&self, target: Target, deadline: Deadline) -> Result<(String, Conn<C>, bool)> {
         if let Some((key, conn)) = self.take_idle(target) {
             return Ok((key, conn, true));
         }
@@ -247,13 +243,7 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
         self.brokers.borrow().iter().find(|b| b.id == id).cloned()
     }
 
-    async fn open_addr(
-        &self,
-        host: &str,
-        port: u16,
-        name: String,
-        deadline: Deadline,
-    ) -> Result<Conn<C>> {
+    async fn open_addr(&self, host: &str, port: u16, name: String, deadline: Deadline) -> Result<Conn<C>> {
         let attempt = deadline.min_with(&self.rt, self.config.connect_timeout_ms);
         let fut = async {
             let addr = resolve(&self.connect, &self.config.host_map, host, port).await?;
@@ -262,12 +252,12 @@ impl<C: Connect, R: Runtime> Cluster<C, R> {
                     self.connect.connect(addr).await.map_err(|e| Error::connect(format!("{name} at {addr}"), e))?,
                 ),
                 // The advertised name, not the mapped address: SNI and certificate check.
-                Some(tls) => BrokerStream::Tls(Box::new(tls.connect(|| self.connect.connect(addr), host).await.map_err(
-                    |e| match e {
+                Some(tls) => BrokerStream::Tls(Box::new(
+                    tls.connect(|| self.connect.connect(addr), host).await.map_err(|e| match e {
                         Failure::Connect(e) => Error::connect(format!("{name} at {addr}"), e),
                         Failure::Tls(e) => tls_failure(&name, addr, e),
-                    },
-                )?)),
+                    })?,
+                )),
             };
             let mut conn = Connection::handshake(stream, name.clone(), &self.config.client_id).await?;
             if let Some(sasl) = &self.config.sasl {

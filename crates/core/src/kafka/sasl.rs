@@ -131,9 +131,7 @@ impl<'a> Exchange<'a> {
     fn first(&mut self) -> Vec<u8> {
         match self {
             // authzid empty: the broker takes the authentication id as the principal.
-            Exchange::Plain { username, password } => {
-                format!("\0{username}\0{}", password.expose()).into_bytes()
-            }
+            Exchange::Plain { username, password } => format!("\0{username}\0{}", password.expose()).into_bytes(),
             Exchange::Scram(s) => s.client_first().into_bytes(),
             Exchange::Bearer { token, .. } => format!("n,,\x01auth=Bearer {}\x01\x01", token.expose()).into_bytes(),
         }
@@ -226,7 +224,8 @@ impl<'a> Scram<'a> {
     }
 
     fn next(&mut self, challenge: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        let text = std::str::from_utf8(challenge).map_err(|_| "SCRAM: the server's message is not UTF-8".to_string())?;
+        let text =
+            std::str::from_utf8(challenge).map_err(|_| "SCRAM: the server's message is not UTF-8".to_string())?;
         if let Some(expected) = self.server_signature.take() {
             // server-final-message: v=<signature> or e=<error>.
             let attrs = attributes(text);
@@ -236,7 +235,9 @@ impl<'a> Scram<'a> {
             let v = attrs.iter().find(|(k, _)| *k == 'v').ok_or("SCRAM: no server signature")?;
             let got = B64.decode(v.1).map_err(|_| "SCRAM: the server signature is not base64")?;
             if !constant_time_eq(&got, &expected) {
-                return Err("SCRAM: the server's signature does not match (not the broker that holds these credentials)".into());
+                return Err(
+                    "SCRAM: the server's signature does not match (not the broker that holds these credentials)".into(),
+                );
             }
             return Ok(None);
         }
@@ -248,8 +249,7 @@ impl<'a> Scram<'a> {
             return Err("SCRAM: the server's nonce does not extend ours".into());
         }
         let salt = B64.decode(get('s').ok_or("SCRAM: no salt")?).map_err(|_| "SCRAM: the salt is not base64")?;
-        let iterations: u32 =
-            get('i').and_then(|i| i.parse().ok()).ok_or("SCRAM: no iteration count")?;
+        let iterations: u32 = get('i').and_then(|i| i.parse().ok()).ok_or("SCRAM: no iteration count")?;
         if !(1..=MAX_ITERATIONS).contains(&iterations) {
             return Err(format!("SCRAM: {iterations} iterations asked, at most {MAX_ITERATIONS} accepted"));
         }
@@ -322,7 +322,11 @@ mod tests {
         let password = Secret::new("p");
         let s = Scram::new(Hash::Sha256, "a,b=c", &password, "n".into());
         assert_eq!(s.client_first(), "n,,n=a=2Cb=3Dc,r=n");
-        let creds = Credentials::Password { mechanism: Mechanism::Plain, username: "alice".into(), password: Secret::new("s3") };
+        let creds = Credentials::Password {
+            mechanism: Mechanism::Plain,
+            username: "alice".into(),
+            password: Secret::new("s3"),
+        };
         assert_eq!(Exchange::new(&creds).first(), b"\0alice\0s3");
         let bearer = Credentials::Bearer { token: Secret::new("tk-7e1") };
         let mut e = Exchange::new(&bearer);

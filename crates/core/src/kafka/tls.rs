@@ -142,7 +142,9 @@ fn client_config(options: &TlsOptions, chacha_only: bool) -> Result<Arc<ClientCo
             let chain = certificates(cert, "kafka_tls_cert_pem")?;
             let key = PrivateKeyDer::from_pem_slice(key.expose().as_bytes())
                 .map_err(|_| "kafka_tls_key_pem: no private key in PEM form".to_string())?;
-            builder.with_client_auth_cert(chain, key).map_err(|e| format!("kafka_tls_cert_pem/kafka_tls_key_pem: {e}"))?
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("kafka_tls_cert_pem/kafka_tls_key_pem: {e}"))?
         }
         _ => return Err("kafka_tls_cert_pem and kafka_tls_key_pem go together".into()),
     };
@@ -182,8 +184,9 @@ fn tls_error(e: rustls::Error) -> io::Error {
 impl<S: Stream> TlsStream<S> {
     /// Runs the handshake with `server_name` (the broker's advertised host: SNI and verification).
     pub async fn connect(inner: S, config: Arc<ClientConfig>, server_name: &str) -> io::Result<Self> {
-        let name = ServerName::try_from(server_name.to_owned())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: '{server_name}' is no host name")))?;
+        let name = ServerName::try_from(server_name.to_owned()).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: '{server_name}' is no host name"))
+        })?;
         let mut conn = ClientConnection::new(config, name).map_err(tls_error)?;
         // Large produce requests are written at once; rustls must not refuse part of them.
         conn.set_buffer_limit(None);
@@ -199,6 +202,11 @@ impl<S: Stream> TlsStream<S> {
         }
         tls.flush().await?;
         Ok(tls)
+    }
+
+    /// Whether this session was resumed from an earlier one (no full handshake).
+    pub fn resumed(&self) -> bool {
+        self.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
     }
 
     /// Sends whatever TLS records rustls has ready.
@@ -336,7 +344,10 @@ mod tests {
 
     #[test]
     fn secrets_stay_out_of_debug_output() {
-        let o = TlsOptions { key_pem: Some(crate::config::Secret::new("-----BEGIN PRIVATE KEY-----abc")), ..Default::default() };
+        let o = TlsOptions {
+            key_pem: Some(crate::config::Secret::new("-----BEGIN PRIVATE KEY-----abc")),
+            ..Default::default()
+        };
         assert!(!format!("{o:?}").contains("abc"));
     }
 }

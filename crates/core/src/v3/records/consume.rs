@@ -21,9 +21,9 @@ use serde_json::{Value, json};
 use crate::app::{App, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Driven, Response};
+use crate::kafka::Client;
 use crate::kafka::ops::consumer::{self, FetchedRecord};
 use crate::kafka::ops::offsets;
-use crate::kafka::Client;
 use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 use crate::state::KvStore;
@@ -183,8 +183,7 @@ async fn stream_records<C: Connect, R: Runtime, K: KvStore>(
         };
         let pos: Vec<((String, i32), i64)> = positions.iter().map(|(p, o)| ((topic.clone(), *p), *o)).collect();
         let fetched =
-            consumer::fetch(client.cluster(), std::slice::from_ref(&*meta), &pos, wait_ms, 1, 8 << 20, deadline)
-                .await;
+            consumer::fetch(client.cluster(), std::slice::from_ref(&*meta), &pos, wait_ms, 1, 8 << 20, deadline).await;
         for (_, e) in &fetched.errors {
             client.observe(Some(e), Some(&topic), None);
         }

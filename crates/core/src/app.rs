@@ -32,8 +32,11 @@ struct Principals<C: Connect, R: Runtime> {
     connect: C,
     rt: R,
     salt: [u8; 16],
-    clients: RefCell<HashMap<[u8; 32], (Rc<Client<C, R>>, u64)>>,
+    clients: RefCell<HashMap<[u8; 32], Pooled<C, R>>>,
 }
+
+/// A caller's client and when the instance last saw the caller (monotonic ms).
+type Pooled<C, R> = (Rc<Client<C, R>>, u64);
 
 /// Callers whose connections an instance keeps; the least recently seen goes first.
 const MAX_PRINCIPALS: usize = 64;

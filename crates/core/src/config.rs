@@ -249,7 +249,9 @@ fn security(get: &impl Fn(&str) -> String) -> Result<Security, String> {
         "SASL_PLAINTEXT" => SecurityProtocol::SaslPlaintext,
         "SASL_SSL" => SecurityProtocol::SaslSsl,
         other => {
-            return Err(format!("kafka_security_protocol: '{other}' is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"));
+            return Err(format!(
+                "kafka_security_protocol: '{other}' is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+            ));
         }
     };
     let tls = crate::kafka::tls::TlsOptions {

@@ -30,6 +30,6 @@ bench:
 fuzz:
 	@scripts/fuzz.sh
 
-## stop: stop every broker and Redis the scripts started
+## stop: stop every broker, Redis and Schema Registry the scripts started
 stop:
-	@scripts/kafka.sh stop all; scripts/redis.sh stop; KRE_REDIS_PORT=26379 KRE_RUN_DIR=.run/test scripts/redis.sh stop; KRE_REDIS_PORT=36379 KRE_RUN_DIR=.run/bench scripts/redis.sh stop
+	@scripts/kafka.sh stop all; scripts/redis.sh stop; scripts/registry.sh stop; KRE_REGISTRY_PORT=28081 KRE_RUN_DIR=.run/test scripts/registry.sh stop; KRE_REDIS_PORT=26379 KRE_RUN_DIR=.run/test scripts/redis.sh stop; KRE_REDIS_PORT=36379 KRE_RUN_DIR=.run/bench scripts/redis.sh stop

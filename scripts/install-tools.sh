@@ -87,11 +87,23 @@ install_cargo_fuzz() {
 }
 
 need_rust_target
+# Confluent's own Python client and serializers (librdkafka comes inside the wheel), pinned, in a
+# venv of their own: the interoperability tests' independent reader and writer.
+install_python() {
+  local venv="$KRE_CACHE/py-interop" want="confluent-kafka[avro,schemaregistry]==2.6.1"
+  [ -f "$venv/.complete" ] && [ "$(cat "$venv/.complete")" = "$want" ] && return
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  PIP_ROOT_USER_ACTION=ignore "$venv/bin/pip" install -q --disable-pip-version-check "$want"
+  echo "$want" > "$venv/.complete"
+}
+
 case "${1:-all}" in
   wasmtime) install_wasmtime ;;
   wasm-tools) install_wasm_tools ;;
   wac) install_wac ;;
   cargo-fuzz) install_cargo_fuzz ;;
+  python) install_python ;;
   all) install_wasm_tools; install_wac; install_wasmtime ;;
 esac
 # Each tool builds in its own directory, removed once installed (two installs may run at once).

@@ -6,9 +6,15 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
 cd "$here/.."
 "$here/build.sh"
-cleanup() { "$here/kafka.sh" stop single || true; "$here/redis.sh" stop || true; }
+cleanup() { "$here/kafka.sh" stop single || true; "$here/redis.sh" stop || true; "$here/registry.sh" stop || true; }
 trap cleanup EXIT INT TERM
 "$here/redis.sh" start
+# The Schema Registry for the avro format (127.0.0.1:8081); everything else is served without it.
+if url="$("$here/registry.sh" start)"; then
+  export SCHEMA_REGISTRY_URL="${SCHEMA_REGISTRY_URL:-$url}"
+else
+  echo "[run] the Schema Registry did not start: avro requests will answer 408/40801 (everything else works)" >&2
+fi
 if [ -n "${SECURE:-}" ] && [ "${SECURE}" != 0 ]; then
   # make run SECURE=1: the broker only over SASL_SSL (users alice / bob), the proxy in passthrough:
   # each request's Authorization: Basic is its own SCRAM-SHA-512 login.

@@ -3,7 +3,8 @@
 #   1. builds the component and the composed artifact, checks the component against Spin 4.1's world;
 #   2. lint: rustfmt, clippy -D warnings (native and wasm32-wasip2);
 #   3. unit tests (native);
-#   4. starts a test broker (127.0.0.1:29092) and a test Redis (127.0.0.1:26379), runs the
+#   4. starts a test broker (127.0.0.1:29092, secure listeners 29094-29098), a test Redis
+#      (127.0.0.1:26379) and a Schema Registry (127.0.0.1:28081), runs the
 #      end-to-end tests (each spawns its own `wasmtime serve` hosts), then the 3-broker cluster tests;
 #   5. stops everything it started, whatever happened.
 set -euo pipefail
@@ -19,6 +20,7 @@ cleanup() {
   "$here/kafka.sh" stop test
   "$here/kafka.sh" stop cluster
   KRE_REDIS_PORT=26379 KRE_RUN_DIR="$KRE_RUN_DIR_TEST" "$here/redis.sh" stop
+  KRE_REGISTRY_PORT=28081 KRE_REGISTRY_MGMT_PORT=29081 KRE_RUN_DIR="$KRE_RUN_DIR_TEST" "$here/registry.sh" stop
   # Safety net: no host the tests spawned may outlive them (each recorded its PID; a test that
   # crashed before dropping its host leaves the file behind). By PID only: never a name pattern,
   # which would also stop a developer's `make run`.
@@ -33,6 +35,7 @@ trap cleanup EXIT INT TERM
 
 step "tools"
 "$here/install-tools.sh" all
+"$here/install-tools.sh" python
 
 step "build"
 "$here/build.sh"
@@ -65,9 +68,13 @@ step "fuzz: a short pass over every target (make fuzz runs longer)"
 # `frame` is left out here: it finds a known kafka-protocol allocation abort (fuzz/known/README.md).
 KRE_FUZZ_SECONDS="${KRE_FUZZ_SECONDS:-5}" KRE_FUZZ_TARGETS="json_stream route negotiate rfc3339 resp" "$here/fuzz.sh"
 
-step "services: test broker + test Redis"
+step "services: test broker + test Redis + Schema Registry"
 "$here/kafka.sh" start test
 KRE_REDIS_PORT=26379 KRE_RUN_DIR="$KRE_RUN_DIR_TEST" "$here/redis.sh" start
+KRE_TEST_REGISTRY="$(KRE_REGISTRY_PORT=28081 KRE_REGISTRY_MGMT_PORT=29081 KRE_RUN_DIR="$KRE_RUN_DIR_TEST" "$here/registry.sh" start)"
+export KRE_TEST_REGISTRY
+# Confluent's own serializers (confluent-kafka from PyPI) for the interoperability tests.
+export KRE_TEST_PYTHON="$KRE_CACHE/py-interop/bin/python"
 
 export KRE_TEST_BOOTSTRAP=127.0.0.1:29092
 export KRE_TEST_REDIS=127.0.0.1:26379

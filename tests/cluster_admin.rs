@@ -385,7 +385,16 @@ fn acls_create_filter_delete() {
     );
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.json()["data"].as_array().unwrap().len(), 2);
-    let left = host.get(&format!("{c}/acls?resource_type=TOPIC&resource_name={topic}")).json();
+    // Brokers apply the deletion from the metadata log each on their own: a describe may reach
+    // one that has not yet. Wait for it (bounded) rather than race it.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let left = loop {
+        let left = host.get(&format!("{c}/acls?resource_type=TOPIC&resource_name={topic}")).json();
+        if left["data"].as_array().unwrap().len() == 1 || std::time::Instant::now() > until {
+            break left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     assert_eq!(left["data"].as_array().unwrap().len(), 1);
     assert_eq!(left["data"][0]["principal"], "User:bob");
     host.send("DELETE", &format!("{c}/acls?resource_type=TOPIC&resource_name={topic}"), &[], None);

@@ -24,6 +24,8 @@ pub struct App<C: Connect, R: Runtime, K: KvStore> {
     pub client: Rc<Client<C, R>>,
     pub kv: K,
     principals: Principals<C, R>,
+    /// The Schema Registry client (its caches are per instance), when configured.
+    pub registry: Option<crate::registry::Registry<C, R>>,
 }
 
 /// Passthrough: one Kafka client per caller, keyed by a salted hash of the credentials.
@@ -68,6 +70,11 @@ impl<C: Connect, R: Runtime, K: KvStore> Ctx<'_, C, R, K> {
     /// The connection layer, for operations.
     pub fn cluster(&self) -> &Cluster<C, R> {
         self.client.cluster()
+    }
+
+    /// The Schema Registry client; Err names the setting when none is configured.
+    pub fn registry(&self, format: &'static str) -> ApiResult<&crate::registry::Registry<C, R>> {
+        self.app.registry.as_ref().ok_or_else(|| crate::registry::Error::NotConfigured(format).into())
     }
 
     /// Base of absolute links: the configured URL or the origin the client used.
@@ -119,8 +126,19 @@ impl<C: Connect, R: Runtime, K: KvStore> App<C, R, K> {
         let mut salt = [0u8; 16];
         salt[..8].copy_from_slice(&rt.random_u64().to_le_bytes());
         crate::kafka::tls::random_bytes(&mut salt[8..]);
+        let registry = match &config.schema_registry_url {
+            Some(url) => Some(crate::registry::Registry::new(
+                connect.clone(),
+                rt.clone(),
+                url,
+                config.schema_registry_basic_auth.as_ref(),
+                config.schema_registry_timeout_ms,
+                config.host_map.clone(),
+            )?),
+            None => None,
+        };
         let principals = Principals { template, connect, rt, salt, clients: RefCell::default() };
-        Ok(App { client: Rc::new(client), config, kv, principals })
+        Ok(App { client: Rc::new(client), config, kv, principals, registry })
     }
 
     /// The Kafka client for this request and the caller's principal name: the service client

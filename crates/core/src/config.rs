@@ -34,6 +34,9 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("kafka_sasl_username", ""),
     ("kafka_sasl_password", ""),
     ("kafka_sasl_oauthbearer_token", ""),
+    ("schema_registry_url", ""),
+    ("schema_registry_basic_auth", ""),
+    ("schema_registry_timeout_ms", "5000"),
 ];
 
 /// A credential. Debug prints no value, so a logged or asserted Config leaks nothing.
@@ -135,6 +138,12 @@ pub struct Config {
     /// API identifiers that are disabled (GET → 404, other methods → 405).
     pub api_endpoints_blocklist: Vec<String>,
     pub security: Security,
+    /// The Schema Registry's base URL (may carry a path); None: schema formats answer 40801.
+    pub schema_registry_url: Option<String>,
+    /// `user:password` for the registry.
+    pub schema_registry_basic_auth: Option<Secret>,
+    /// One registry call at most (within the request's own deadline).
+    pub schema_registry_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -169,6 +178,9 @@ impl Default for Config {
                     mechanism: crate::kafka::sasl::Mechanism::Plain,
                     service: None,
                 },
+                schema_registry_url: None,
+                schema_registry_basic_auth: None,
+                schema_registry_timeout_ms: 5_000,
             },
         }
     }
@@ -236,6 +248,9 @@ impl Config {
             api_endpoints_allowlist: ids(&get("api_endpoints_allowlist")),
             api_endpoints_blocklist: ids(&get("api_endpoints_blocklist")),
             security: security(&get)?,
+            schema_registry_url: Some(get("schema_registry_url")).filter(|u| !u.is_empty()),
+            schema_registry_basic_auth: Some(get("schema_registry_basic_auth")).filter(|a| !a.is_empty()).map(Secret),
+            schema_registry_timeout_ms: number("schema_registry_timeout_ms")?.max(1),
         })
     }
 }

@@ -314,6 +314,19 @@ impl From<kafka::Error> for ApiError {
     }
 }
 
+impl From<crate::registry::Error> for ApiError {
+    /// Registry failures: unreachable, slow or 5xx → 408/40801 (the reference); a schema it (or
+    /// we) reject, an unknown subject or id → 422/42205 with the registry's message.
+    fn from(err: crate::registry::Error) -> Self {
+        use crate::registry::Error as E;
+        let code = match &err {
+            E::Unavailable(_) | E::NotConfigured(_) => ErrorCode::SchemaRegistryUnavailable,
+            E::Refused { .. } | E::Invalid(_) => ErrorCode::InvalidSchema,
+        };
+        ApiError::new(code, err.to_string())
+    }
+}
+
 impl From<kafka::group::Error> for ApiError {
     fn from(err: kafka::group::Error) -> Self {
         use kafka::group::Error as E;

@@ -15,6 +15,7 @@ pub mod kafka;
 #[cfg(feature = "native")]
 pub mod native;
 pub mod principal;
+pub mod registry;
 pub mod routes;
 pub mod runtime;
 pub mod state;

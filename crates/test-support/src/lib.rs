@@ -76,7 +76,7 @@ fn spin_command(port: u16, vars: &[(String, String)]) -> Command {
             &format!("source = \"{}\"", component.display()),
         )
         .replace(
-            "allowed_outbound_hosts = [\"tcp://127.0.0.1:9092\"]",
+            "allowed_outbound_hosts = [\"tcp://127.0.0.1:9092\", \"tcp://127.0.0.1:8081\"]",
             "allowed_outbound_hosts = [\"tcp://127.0.0.1:*\"]",
         );
     let manifest = manifest.split("[component.kafka-rest-edge.build]").next().unwrap_or_default().to_owned();

@@ -1,5 +1,7 @@
-//! v2 produce: `POST /topics/{t}` and `POST /topics/{t}/partitions/{p}` with the binary and json
-//! embedded formats (and the less specific types, binary assumed). Record headers are accepted as
+//! v2 produce: `POST /topics/{t}` and `POST /topics/{t}/partitions/{p}` with the binary, json and
+//! avro embedded formats (and the less specific types, binary assumed). Avro keys and values are
+//! written in Confluent's wire format under a schema registered as `<topic>-key` / `<topic>-value`
+//! (or named by id). Record headers are accepted as
 //! an extension: `headers: [{"name", "value" (base64)}]` (kafka-rest #523).
 
 use http::StatusCode;
@@ -7,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::app::Ctx;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::formats::{self, Format};
 use crate::http::Response;
 use crate::http::negotiate::media_type;
@@ -79,10 +81,10 @@ fn request_format<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
             &["application/vnd.kafka.binary.v2+json", "application/vnd.kafka.json.v2+json", "application/json"],
         )
     })?;
-    if format.needs_schema_registry() {
+    if format.needs_schema_registry() && format != Format::Avro {
         return Err(ApiError::unsupported_media_type(
             ct,
-            &["application/vnd.kafka.binary.v2+json (Schema Registry formats are not supported yet)"],
+            &["application/vnd.kafka.avro.v2+json (protobuf and jsonschema are not supported yet)"],
         ));
     }
     Ok(format)
@@ -107,11 +109,59 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
     validate::topic_name(topic)?;
     let format = request_format(ctx)?;
     let body = parse_body(&ctx.req.body)?;
-    let _ = (&body.key_schema, &body.key_schema_id, &body.value_schema, &body.value_schema_id);
     let records = body.records.unwrap_or_default();
     if records.is_empty() {
         return Err(ApiError::unprocessable("records may not be empty"));
     }
+    // Avro: each side's schema, registered under the topic's subject or named by id.
+    let (key_schema, value_schema) = if format == Format::Avro {
+        let registry = ctx.registry("avro")?;
+        let keys = records.iter().any(|r| !r.key.is_null());
+        let values = records.iter().any(|r| !r.value.is_null());
+        let key = side_schema(
+            ctx,
+            registry,
+            &format!("{topic}-key"),
+            &body.key_schema,
+            &body.key_schema_id,
+            keys,
+            ErrorCode::KeySchemaMissing,
+            "key",
+        )
+        .await?;
+        let value = side_schema(
+            ctx,
+            registry,
+            &format!("{topic}-value"),
+            &body.value_schema,
+            &body.value_schema_id,
+            values,
+            ErrorCode::ValueSchemaMissing,
+            "value",
+        )
+        .await?;
+        (key, value)
+    } else {
+        (None, None)
+    };
+    let encode = |schema: &Option<std::rc::Rc<crate::registry::Schema>>,
+                  data: &Value,
+                  what: String|
+     -> ApiResult<Option<bytes::Bytes>> {
+        match schema.as_ref().and_then(|s| s.avro.as_ref().map(|a| (s.id, a))) {
+            Some(_) if data.is_null() => Ok(None),
+            Some((id, avro)) => avro
+                .encode(data)
+                .map(|payload| Some(bytes::Bytes::from(crate::registry::frame(id, &payload))))
+                .map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::SchemaConversion,
+                        format!("Conversion of JSON to Avro failed: {what}: {e}"),
+                    )
+                }),
+            None => formats::encode(format, data, &what).map_err(ApiError::unprocessable),
+        }
+    };
     let mut out = Vec::with_capacity(records.len());
     for (i, r) in records.into_iter().enumerate() {
         if let (Some(p), Some(want)) = (r.partition, path_partition)
@@ -121,9 +171,8 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
                 "records[{i}].partition {p} differs from the partition in the path ({want})."
             )));
         }
-        let key = formats::encode(format, &r.key, &format!("records[{i}].key")).map_err(ApiError::unprocessable)?;
-        let value =
-            formats::encode(format, &r.value, &format!("records[{i}].value")).map_err(ApiError::unprocessable)?;
+        let key = encode(&key_schema, &r.key, format!("records[{i}].key"))?;
+        let value = encode(&value_schema, &r.value, format!("records[{i}].value"))?;
         let mut headers = Vec::with_capacity(r.headers.len());
         for h in r.headers {
             let v = formats::header_value(&h.value, &h.name)
@@ -158,5 +207,47 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
             },
         })
         .collect();
-    Ok(ctx.json(StatusCode::OK, &ProduceResponse { key_schema_id: None, value_schema_id: None, offsets }))
+    Ok(ctx.json(
+        StatusCode::OK,
+        &ProduceResponse {
+            key_schema_id: key_schema.map(|s| s.id),
+            value_schema_id: value_schema.map(|s| s.id),
+            offsets,
+        },
+    ))
+}
+
+/// One side's schema: by id, or the full schema registered under `subject`; `needed` (records
+/// carry data on this side) without either is `missing` (42201 / 42202).
+#[allow(clippy::too_many_arguments)]
+async fn side_schema<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    registry: &crate::registry::Registry<C, R>,
+    subject: &str,
+    schema: &Option<Value>,
+    id: &Option<Value>,
+    needed: bool,
+    missing: ErrorCode,
+    side: &str,
+) -> ApiResult<Option<std::rc::Rc<crate::registry::Schema>>> {
+    match (schema, id) {
+        (_, Some(id)) => {
+            let id = id
+                .as_i64()
+                .and_then(|i| i32::try_from(i).ok())
+                .ok_or_else(|| ApiError::unprocessable(format!("{side}_schema_id must be an integer, not {id}")))?;
+            Ok(Some(registry.by_id(id, ctx.deadline).await?))
+        }
+        (Some(Value::String(text)), None) => {
+            Ok(Some(registry.register(subject, crate::registry::Kind::Avro, text, ctx.deadline).await?))
+        }
+        (Some(other), None) => {
+            Err(ApiError::new(ErrorCode::InvalidSchema, format!("{side}_schema must be a string, not {other}")))
+        }
+        (None, None) if needed => Err(ApiError::new(
+            missing,
+            format!("Request includes {side}s but does not include {side}_schema or {side}_schema_id."),
+        )),
+        (None, None) => Ok(None),
+    }
 }

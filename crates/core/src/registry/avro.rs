@@ -1,0 +1,332 @@
+//! Avro with a schema from the registry (<https://avro.apache.org/docs/1.11.1/specification/>):
+//! record bodies are Avro's JSON encoding — as Confluent's proxy reads and writes them (unions
+//! as `{"<branch>": value}` or `null`, bytes and fixed as strings of code points 0–255) — and
+//! go to Kafka as Avro's binary encoding, on apache-avro.
+
+use std::collections::HashMap;
+
+use apache_avro::schema::{Name, Schema};
+use apache_avro::types::Value as Avro;
+use serde_json::{Map, Value as Json};
+
+/// A parsed writer schema with its named types (so `Ref`s resolve).
+pub struct AvroSchema {
+    schema: Schema,
+    /// Schemas of other subjects it references (their named types).
+    references: Vec<Schema>,
+    names: HashMap<Name, Schema>,
+}
+
+impl std::fmt::Debug for AvroSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AvroSchema")
+    }
+}
+
+impl AvroSchema {
+    /// `text` with the schemas it references (named types defined in other subjects) first.
+    pub fn parse(text: &str, references: &[String]) -> Result<AvroSchema, String> {
+        let schema = if references.is_empty() {
+            Schema::parse_str(text).map_err(|e| e.to_string())?
+        } else {
+            let refs: Vec<&str> = references.iter().map(String::as_str).collect();
+            let (schema, _) = Schema::parse_str_with_list(text, &refs).map_err(|e| e.to_string())?;
+            schema
+        };
+        let mut all = vec![&schema];
+        let referenced: Vec<Schema> =
+            Schema::parse_list(references.iter().map(String::as_str)).map_err(|e| e.to_string())?;
+        all.extend(referenced.iter());
+        let mut names = HashMap::new();
+        for s in all {
+            let resolved = apache_avro::schema::ResolvedSchema::try_from(s).map_err(|e| e.to_string())?;
+            for (name, schema) in resolved.get_names() {
+                names.insert(name.clone(), (*schema).clone());
+            }
+        }
+        Ok(AvroSchema { schema, references: referenced, names })
+    }
+
+    /// Avro's binary encoding of `json` (Avro's JSON encoding); Err names the field that does
+    /// not fit.
+    pub fn encode(&self, json: &Json) -> Result<Vec<u8>, String> {
+        let value = self.from_json(&self.schema, json, "")?;
+        if self.references.is_empty() {
+            return apache_avro::to_avro_datum(&self.schema, value).map_err(|e| e.to_string());
+        }
+        let schemata: Vec<&Schema> = self.references.iter().collect();
+        apache_avro::to_avro_datum_schemata(&self.schema, schemata, value).map_err(|e| e.to_string())
+    }
+
+    /// The JSON encoding of an Avro binary datum written with this schema.
+    pub fn decode(&self, mut bytes: &[u8]) -> Result<Json, String> {
+        let value = if self.references.is_empty() {
+            apache_avro::from_avro_datum(&self.schema, &mut bytes, None)
+        } else {
+            let schemata: Vec<&Schema> = self.references.iter().collect();
+            apache_avro::from_avro_datum_schemata(&self.schema, schemata, &mut bytes, None)
+        }
+        .map_err(|e| e.to_string())?;
+        self.to_json(&self.schema, &value)
+    }
+
+    fn named<'a>(&'a self, schema: &'a Schema) -> Result<&'a Schema, String> {
+        match schema {
+            Schema::Ref { name } => self.names.get(name).ok_or_else(|| format!("unknown named type {name}")),
+            s => Ok(s),
+        }
+    }
+
+    #[allow(clippy::wrong_self_convention)]
+    fn from_json(&self, schema: &Schema, json: &Json, path: &str) -> Result<Avro, String> {
+        let at = |what: &str| {
+            let place = if path.is_empty() { "the value".to_owned() } else { format!("field '{path}'") };
+            format!("{place}: expected {what}, got {json}")
+        };
+        let schema = self.named(schema)?;
+        Ok(match schema {
+            Schema::Null => json.is_null().then_some(Avro::Null).ok_or_else(|| at("null"))?,
+            Schema::Boolean => Avro::Boolean(json.as_bool().ok_or_else(|| at("a boolean"))?),
+            Schema::Int => Avro::Int(int(json).ok_or_else(|| at("an int"))?),
+            Schema::Long => Avro::Long(json.as_i64().ok_or_else(|| at("a long"))?),
+            Schema::Float => Avro::Float(json.as_f64().ok_or_else(|| at("a float"))? as f32),
+            Schema::Double => Avro::Double(json.as_f64().ok_or_else(|| at("a double"))?),
+            Schema::String => Avro::String(json.as_str().ok_or_else(|| at("a string"))?.to_owned()),
+            Schema::Bytes => Avro::Bytes(latin1(json).ok_or_else(|| at("bytes as a string"))?),
+            Schema::Uuid => Avro::String(json.as_str().ok_or_else(|| at("a uuid string"))?.to_owned()),
+            Schema::Date => Avro::Date(int(json).ok_or_else(|| at("a date (days)"))?),
+            Schema::TimeMillis => Avro::TimeMillis(int(json).ok_or_else(|| at("time-millis"))?),
+            Schema::TimeMicros => Avro::TimeMicros(json.as_i64().ok_or_else(|| at("time-micros"))?),
+            Schema::TimestampMillis => Avro::TimestampMillis(json.as_i64().ok_or_else(|| at("timestamp-millis"))?),
+            Schema::TimestampMicros => Avro::TimestampMicros(json.as_i64().ok_or_else(|| at("timestamp-micros"))?),
+            Schema::TimestampNanos => Avro::TimestampNanos(json.as_i64().ok_or_else(|| at("timestamp-nanos"))?),
+            Schema::LocalTimestampMillis => {
+                Avro::LocalTimestampMillis(json.as_i64().ok_or_else(|| at("local-timestamp-millis"))?)
+            }
+            Schema::LocalTimestampMicros => {
+                Avro::LocalTimestampMicros(json.as_i64().ok_or_else(|| at("local-timestamp-micros"))?)
+            }
+            Schema::LocalTimestampNanos => {
+                Avro::LocalTimestampNanos(json.as_i64().ok_or_else(|| at("local-timestamp-nanos"))?)
+            }
+            Schema::Decimal(_) | Schema::BigDecimal => {
+                Avro::Bytes(latin1(json).ok_or_else(|| at("a decimal as bytes"))?)
+            }
+            Schema::Fixed(f) => {
+                let b = latin1(json).filter(|b| b.len() == f.size).ok_or_else(|| at(&format!("{} bytes", f.size)))?;
+                Avro::Fixed(f.size, b)
+            }
+            Schema::Duration => Avro::Fixed(12, latin1(json).filter(|b| b.len() == 12).ok_or_else(|| at("12 bytes"))?),
+            Schema::Enum(e) => {
+                let s = json.as_str().ok_or_else(|| at("an enum symbol"))?;
+                let i = e.symbols.iter().position(|x| x == s).ok_or_else(|| at(&format!("one of {:?}", e.symbols)))?;
+                Avro::Enum(i as u32, s.to_owned())
+            }
+            Schema::Array(a) => {
+                let items = json.as_array().ok_or_else(|| at("an array"))?;
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    out.push(self.from_json(&a.items, item, &format!("{path}[{i}]"))?);
+                }
+                Avro::Array(out)
+            }
+            Schema::Map(m) => {
+                let obj = json.as_object().ok_or_else(|| at("an object"))?;
+                let mut out = HashMap::with_capacity(obj.len());
+                for (k, v) in obj {
+                    out.insert(k.clone(), self.from_json(&m.types, v, &join(path, k))?);
+                }
+                Avro::Map(out)
+            }
+            Schema::Record(r) => {
+                let obj = json.as_object().ok_or_else(|| at("an object"))?;
+                let mut fields = Vec::with_capacity(r.fields.len());
+                for f in &r.fields {
+                    let v = match obj.get(&f.name) {
+                        Some(v) => self.from_json(&f.schema, v, &join(path, &f.name))?,
+                        None => match &f.default {
+                            Some(d) => self.from_json(&f.schema, d, &join(path, &f.name)).or_else(|_| {
+                                // A union's default is for its first branch, written bare.
+                                match self.named(&f.schema)? {
+                                    Schema::Union(u) if !u.variants().is_empty() => Ok(Avro::Union(
+                                        0,
+                                        Box::new(self.from_json(&u.variants()[0], d, &join(path, &f.name))?),
+                                    )),
+                                    _ => Err(format!("field '{}': invalid default", join(path, &f.name))),
+                                }
+                            })?,
+                            None => return Err(format!("field '{}' is missing (no default)", join(path, &f.name))),
+                        },
+                    };
+                    fields.push((f.name.clone(), v));
+                }
+                Avro::Record(fields)
+            }
+            Schema::Union(u) => {
+                if json.is_null() {
+                    let i = u
+                        .variants()
+                        .iter()
+                        .position(|s| matches!(s, Schema::Null))
+                        .ok_or_else(|| at("a non-null union branch"))?;
+                    return Ok(Avro::Union(i as u32, Box::new(Avro::Null)));
+                }
+                // {"<branch type>": value}
+                let obj =
+                    json.as_object().filter(|o| o.len() == 1).ok_or_else(|| at("a union as {\"<type>\": value}"))?;
+                let (branch, v) = obj.iter().next().ok_or_else(|| at("a union branch"))?;
+                let i = u
+                    .variants()
+                    .iter()
+                    .position(|s| self.branch_name(s).as_deref() == Some(branch.as_str()))
+                    .ok_or_else(|| at(&format!("a branch of the union, not '{branch}'")))?;
+                Avro::Union(i as u32, Box::new(self.from_json(&u.variants()[i], v, path)?))
+            }
+            Schema::Ref { name } => return Err(format!("unresolved named type {name}")),
+        })
+    }
+
+    /// The name a union branch goes by in the JSON encoding.
+    fn branch_name(&self, schema: &Schema) -> Option<String> {
+        Some(match schema {
+            Schema::Null => "null".into(),
+            Schema::Boolean => "boolean".into(),
+            Schema::Int | Schema::Date | Schema::TimeMillis => "int".into(),
+            Schema::Long
+            | Schema::TimeMicros
+            | Schema::TimestampMillis
+            | Schema::TimestampMicros
+            | Schema::TimestampNanos
+            | Schema::LocalTimestampMillis
+            | Schema::LocalTimestampMicros
+            | Schema::LocalTimestampNanos => "long".into(),
+            Schema::Float => "float".into(),
+            Schema::Double => "double".into(),
+            Schema::Bytes | Schema::Decimal(_) | Schema::BigDecimal => "bytes".into(),
+            Schema::String | Schema::Uuid => "string".into(),
+            Schema::Array(_) => "array".into(),
+            Schema::Map(_) => "map".into(),
+            Schema::Record(_) | Schema::Enum(_) | Schema::Fixed(_) | Schema::Duration => {
+                schema.name().map(|n| n.fullname(None)).unwrap_or_else(|| "fixed".into())
+            }
+            Schema::Ref { name } => name.fullname(None),
+            Schema::Union(_) => return None,
+        })
+    }
+
+    fn to_json(&self, schema: &Schema, value: &Avro) -> Result<Json, String> {
+        let schema = self.named(schema)?;
+        Ok(match (schema, value) {
+            (_, Avro::Null) => Json::Null,
+            (_, Avro::Boolean(b)) => Json::Bool(*b),
+            (_, Avro::Int(i) | Avro::Date(i) | Avro::TimeMillis(i)) => Json::from(*i),
+            (
+                _,
+                Avro::Long(i)
+                | Avro::TimeMicros(i)
+                | Avro::TimestampMillis(i)
+                | Avro::TimestampMicros(i)
+                | Avro::TimestampNanos(i)
+                | Avro::LocalTimestampMillis(i)
+                | Avro::LocalTimestampMicros(i)
+                | Avro::LocalTimestampNanos(i),
+            ) => Json::from(*i),
+            (_, Avro::Float(f)) => Json::from(f64::from(*f)),
+            (_, Avro::Double(f)) => Json::from(*f),
+            (_, Avro::String(s)) => Json::String(s.clone()),
+            (_, Avro::Uuid(u)) => Json::String(u.to_string()),
+            (_, Avro::Bytes(b) | Avro::Fixed(_, b)) => Json::String(b.iter().map(|&c| char::from(c)).collect()),
+            (_, Avro::Enum(_, s)) => Json::String(s.clone()),
+            (Schema::Array(a), Avro::Array(items)) => {
+                Json::Array(items.iter().map(|v| self.to_json(&a.items, v)).collect::<Result<_, _>>()?)
+            }
+            (Schema::Map(m), Avro::Map(entries)) => {
+                let mut out = Map::new();
+                let mut keys: Vec<_> = entries.keys().collect();
+                keys.sort();
+                for k in keys {
+                    out.insert(k.clone(), self.to_json(&m.types, &entries[k])?);
+                }
+                Json::Object(out)
+            }
+            (Schema::Record(r), Avro::Record(fields)) => {
+                let mut out = Map::new();
+                for ((name, v), f) in fields.iter().zip(&r.fields) {
+                    out.insert(name.clone(), self.to_json(&f.schema, v)?);
+                }
+                Json::Object(out)
+            }
+            (Schema::Union(u), Avro::Union(i, v)) => {
+                let branch = u.variants().get(*i as usize).ok_or("union branch out of range")?;
+                if matches!(**v, Avro::Null) {
+                    Json::Null
+                } else {
+                    let mut out = Map::new();
+                    out.insert(self.branch_name(branch).unwrap_or_default(), self.to_json(branch, v)?);
+                    Json::Object(out)
+                }
+            }
+            (_, Avro::Decimal(d)) => {
+                let b: Vec<u8> = d.try_into().map_err(|e: apache_avro::Error| e.to_string())?;
+                Json::String(b.iter().map(|&c| char::from(c)).collect())
+            }
+            (_, other) => return Err(format!("cannot render {other:?} as JSON")),
+        })
+    }
+}
+
+fn int(json: &Json) -> Option<i32> {
+    json.as_i64().and_then(|i| i32::try_from(i).ok())
+}
+
+/// Avro's JSON encoding of bytes: each char is one byte (U+0000..U+00FF).
+fn latin1(json: &Json) -> Option<Vec<u8>> {
+    json.as_str()?.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const USER: &str = r#"{"type":"record","name":"User","namespace":"kre.test","fields":[
+        {"name":"name","type":"string"},
+        {"name":"age","type":["null","int"],"default":null},
+        {"name":"tags","type":{"type":"array","items":"string"},"default":[]},
+        {"name":"kind","type":{"type":"enum","name":"Kind","symbols":["A","B"]},"default":"A"},
+        {"name":"attrs","type":{"type":"map","values":"long"},"default":{}},
+        {"name":"raw","type":"bytes","default":""},
+        {"name":"when","type":{"type":"long","logicalType":"timestamp-millis"},"default":0},
+        {"name":"next","type":["null","User"],"default":null}
+    ]}"#;
+
+    #[test]
+    fn json_encoding_round_trips() {
+        let s = AvroSchema::parse(USER, &[]).expect("schema");
+        let v = json!({"name":"ann","age":{"int":42},"tags":["x"],"kind":"B","attrs":{"a":1},"raw":"\u{0}\u{ff}",
+                       "when":1700000000000i64,"next":{"kre.test.User":{"name":"bob","age":null,"tags":[],"kind":"A","attrs":{},"raw":"","when":0,"next":null}}});
+        let bytes = s.encode(&v).expect("encodes");
+        assert_eq!(s.decode(&bytes).expect("decodes"), v);
+        // Defaults fill what is missing.
+        let bytes = s.encode(&json!({"name":"cy"})).expect("defaults");
+        let back = s.decode(&bytes).expect("decodes");
+        assert_eq!(back["age"], Json::Null);
+        assert_eq!(back["kind"], "A");
+    }
+
+    #[test]
+    fn misfits_name_the_field() {
+        let s = AvroSchema::parse(USER, &[]).expect("schema");
+        let e = s.encode(&json!({"name":"ann","age":{"int":"old"}})).expect_err("bad");
+        assert!(e.contains("field 'age'"), "{e}");
+        let e = s.encode(&json!({"age":null})).expect_err("missing");
+        assert!(e.contains("'name'"), "{e}");
+        let e = s.encode(&json!({"name":"x","kind":"C"})).expect_err("symbol");
+        assert!(e.contains("field 'kind'"), "{e}");
+        assert!(AvroSchema::parse(r#"{"type":"record"}"#, &[]).is_err());
+    }
+}

@@ -1,0 +1,276 @@
+//! The Schema Registry client (Confluent's REST API: <https://docs.confluent.io/platform/current/schema-registry/develop/api.html>),
+//! over the same sockets as Kafka ([`http1`]). Schemas by id never change, so they are cached
+//! in instance memory without expiry (bounded); registrations are cached briefly.
+//!
+//! Failures: unreachable, timed out or 5xx → [`Error::Unavailable`] (408/40801); a 4xx (unknown
+//! subject or id, a schema it rejects) → [`Error::Refused`] with the registry's own message.
+
+pub mod avro;
+pub mod http1;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::kafka::resolve::{HostMap, resolve};
+use crate::kafka::tls::{Failure, Tls, TlsOptions};
+use crate::kafka::transport::{BrokerStream, Connect};
+use crate::runtime::{Deadline, Runtime, with_deadline};
+use http1::BaseUrl;
+
+/// Schemas kept per instance; beyond this the cache starts over (ids are cheap to fetch again).
+const MAX_CACHED: usize = 1000;
+/// How long a subject's registration answer is reused.
+const REGISTERED_TTL_MS: u64 = 30_000;
+
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Schema Registry unavailable: {0}")]
+    Unavailable(String),
+    #[error("Schema Registry: {message}")]
+    Refused { status: u16, code: Option<i64>, message: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no Schema Registry configured: set schema_registry_url to use the {0} format")]
+    NotConfigured(&'static str),
+}
+
+/// The schema formats the registry knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Avro,
+    Protobuf,
+    Json,
+}
+
+impl Kind {
+    fn registry_name(self) -> &'static str {
+        match self {
+            Kind::Avro => "AVRO",
+            Kind::Protobuf => "PROTOBUF",
+            Kind::Json => "JSON",
+        }
+    }
+}
+
+/// A schema as registered, parsed for use.
+#[derive(Debug)]
+pub struct Schema {
+    pub id: i32,
+    pub kind: Kind,
+    pub avro: Option<avro::AvroSchema>,
+}
+
+impl Schema {
+    /// Parses `text` of `kind` (Err: the schema is invalid, 42205).
+    pub fn parse(id: i32, kind: Kind, text: &str) -> Result<Schema, Error> {
+        match kind {
+            Kind::Avro => Ok(Schema {
+                id,
+                kind,
+                avro: Some(
+                    avro::AvroSchema::parse(text, &[])
+                        .map_err(|e| Error::Invalid(format!("Invalid Avro schema: {e}")))?,
+                ),
+            }),
+            other => Err(Error::Invalid(format!("{} schemas are not supported yet", other.registry_name()))),
+        }
+    }
+}
+
+pub struct Registry<C: Connect, R: Runtime> {
+    connect: C,
+    rt: R,
+    url: BaseUrl,
+    host_map: HostMap,
+    /// `Basic …` from `schema_registry_basic_auth`.
+    auth: Option<crate::config::Secret>,
+    timeout_ms: u64,
+    tls: Option<Arc<Tls>>,
+    by_id: RefCell<HashMap<i32, Rc<Schema>>>,
+    registered: RefCell<HashMap<(String, String), (i32, u64)>>,
+}
+
+impl<C: Connect, R: Runtime> Registry<C, R> {
+    pub fn new(
+        connect: C,
+        rt: R,
+        url: &str,
+        basic_auth: Option<&crate::config::Secret>,
+        timeout_ms: u64,
+        host_map: HostMap,
+    ) -> Result<Self, String> {
+        let url = BaseUrl::parse(url).map_err(|e| format!("schema_registry_url: {e}"))?;
+        let tls = if url.tls { Some(Arc::new(Tls::new(&TlsOptions::default())?)) } else { None };
+        let auth = basic_auth.map(|a| {
+            crate::config::Secret::new(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(a.expose())
+            ))
+        });
+        Ok(Registry {
+            connect,
+            rt,
+            url,
+            host_map,
+            auth,
+            timeout_ms,
+            tls,
+            by_id: RefCell::default(),
+            registered: RefCell::default(),
+        })
+    }
+
+    /// The schema with this id (cached for good once fetched).
+    pub async fn by_id(&self, id: i32, deadline: Deadline) -> Result<Rc<Schema>, Error> {
+        if let Some(s) = self.by_id.borrow().get(&id) {
+            return Ok(s.clone());
+        }
+        let answer = self.call("GET", &format!("/schemas/ids/{id}"), None, deadline).await?;
+        let text = answer["schema"].as_str().ok_or_else(|| Error::Unavailable("answer without a schema".into()))?;
+        let kind = match answer["schemaType"].as_str().unwrap_or("AVRO") {
+            "PROTOBUF" => Kind::Protobuf,
+            "JSON" => Kind::Json,
+            _ => Kind::Avro,
+        };
+        let schema = Rc::new(Schema::parse(id, kind, text)?);
+        self.remember(schema.clone());
+        Ok(schema)
+    }
+
+    /// Registers `text` under `subject` (or finds it there) and returns the parsed schema.
+    pub async fn register(
+        &self,
+        subject: &str,
+        kind: Kind,
+        text: &str,
+        deadline: Deadline,
+    ) -> Result<Rc<Schema>, Error> {
+        // Invalid schemas are refused before the registry is asked.
+        let parsed = Schema::parse(0, kind, text)?;
+        let key = (subject.to_owned(), text.to_owned());
+        let now = self.rt.monotonic_ms();
+        let cached = self
+            .registered
+            .borrow()
+            .get(&key)
+            .filter(|(_, at)| now.saturating_sub(*at) < REGISTERED_TTL_MS)
+            .map(|(id, _)| *id);
+        let id = match cached {
+            Some(id) => id,
+            None => {
+                let mut body = json!({"schema": text});
+                if kind != Kind::Avro {
+                    body["schemaType"] = json!(kind.registry_name());
+                }
+                let path = format!("/subjects/{}/versions", crate::http::router::encode_segment(subject));
+                let answer = self.call("POST", &path, Some(body.to_string().into_bytes()), deadline).await?;
+                let id = answer["id"].as_i64().and_then(|i| i32::try_from(i).ok()).ok_or_else(|| {
+                    Error::Unavailable(format!("registration of '{subject}' answered without an id: {answer}"))
+                })?;
+                self.registered.borrow_mut().insert(key, (id, now));
+                id
+            }
+        };
+        if let Some(s) = self.by_id.borrow().get(&id) {
+            return Ok(s.clone());
+        }
+        let schema = Rc::new(Schema { id, ..parsed });
+        self.remember(schema.clone());
+        Ok(schema)
+    }
+
+    fn remember(&self, schema: Rc<Schema>) {
+        let mut cache = self.by_id.borrow_mut();
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(schema.id, schema);
+    }
+
+    /// One request within the registry's own timeout and the request's deadline.
+    async fn call(&self, method: &str, path: &str, body: Option<Vec<u8>>, deadline: Deadline) -> Result<Value, Error> {
+        let within = deadline.min_with(&self.rt, self.timeout_ms);
+        let target = format!("{}{path}", self.url.path);
+        let fut = async {
+            let addr = resolve(&self.connect, &self.host_map, &self.url.host, self.url.port)
+                .await
+                .map_err(|e| Error::Unavailable(e.to_string()))?;
+            let unreachable =
+                |e: std::io::Error| Error::Unavailable(format!("{}:{}: {e}", self.url.host, self.url.port));
+            let mut stream = match &self.tls {
+                None => BrokerStream::Plain(self.connect.connect(addr).await.map_err(unreachable)?),
+                Some(tls) => BrokerStream::Tls(Box::new(
+                    tls.connect(|| self.connect.connect(addr), &self.url.host).await.map_err(|e| match e {
+                        Failure::Connect(e) | Failure::Tls(e) => unreachable(e),
+                    })?,
+                )),
+            };
+            let mut headers = vec![];
+            let auth;
+            if let Some(a) = &self.auth {
+                auth = a.expose().to_owned();
+                headers.push(("Authorization", auth.as_str()));
+            }
+            if body.is_some() {
+                headers.push(("Content-Type", "application/vnd.schemaregistry.v1+json"));
+            }
+            http1::exchange(&mut stream, method, &self.url.host, &target, &headers, body.as_deref())
+                .await
+                .map_err(unreachable)
+        };
+        let (status, bytes) = with_deadline(&self.rt, within, fut)
+            .await
+            .unwrap_or_else(|| Err(Error::Unavailable(format!("no answer within {} ms", within.budget_ms()))))?;
+        let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        match status {
+            200..=299 => Ok(answer),
+            400..=499 => Err(Error::Refused {
+                status,
+                code: answer["error_code"].as_i64(),
+                message: answer["message"].as_str().map(str::to_owned).unwrap_or_else(|| format!("HTTP {status}")),
+            }),
+            _ => Err(Error::Unavailable(format!(
+                "HTTP {status}: {}",
+                answer["message"].as_str().unwrap_or("no message")
+            ))),
+        }
+    }
+}
+
+/// Confluent's wire format: magic byte 0, the schema id (4 bytes, big-endian), the payload.
+pub fn frame(id: i32, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(5 + payload.len());
+    out.push(0);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The schema id and payload of a record in Confluent's wire format.
+pub fn unframe(bytes: &[u8]) -> Result<(i32, &[u8]), String> {
+    match bytes {
+        [0, a, b, c, d, rest @ ..] => Ok((i32::from_be_bytes([*a, *b, *c, *d]), rest)),
+        [m, ..] => Err(format!("Unknown magic byte {m} (not Confluent's wire format)")),
+        [] => Err("Unknown magic byte: the record is empty".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_format_round_trips() {
+        let f = frame(258, b"payload");
+        assert_eq!(&f[..5], &[0, 0, 0, 1, 2]);
+        assert_eq!(unframe(&f).expect("ok"), (258, &b"payload"[..]));
+        assert!(unframe(&[1, 0, 0, 0, 1]).expect_err("magic").contains("magic"));
+        assert!(unframe(&[0, 0]).is_err());
+        assert!(unframe(&[]).is_err());
+    }
+}

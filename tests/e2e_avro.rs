@@ -1,0 +1,215 @@
+//! The avro embedded format through the served component, against the real broker and a real
+//! Schema Registry (Apicurio Registry, Confluent-compatible API; scripts/registry.sh), checked
+//! with Confluent's own Avro serializers (`confluent-kafka` from PyPI: tests/python/avro_interop.py).
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use kre_test_support as common;
+use kre_test_support::needs;
+
+use common::kafka::Kafka;
+use common::{Host, bootstrap, unique};
+
+const AVRO: &str = "application/vnd.kafka.avro.v2+json";
+const V2: &str = "application/vnd.kafka.v2+json";
+
+const USER: &str = r#"{"type":"record","name":"User","namespace":"kre.test","fields":[
+    {"name":"name","type":"string"},
+    {"name":"age","type":["null","int"],"default":null},
+    {"name":"kind","type":{"type":"enum","name":"Kind","symbols":["A","B"]},"default":"A"}]}"#;
+
+fn registry() -> String {
+    common::env("KRE_TEST_REGISTRY")
+}
+
+fn host() -> Host {
+    Host::start(&[("SCHEMA_REGISTRY_URL", &registry())])
+}
+
+fn produce(host: &Host, topic: &str, body: &Value) -> common::Reply {
+    host.send("POST", &format!("/topics/{topic}"), &[("content-type", AVRO)], Some(body.to_string().as_bytes()))
+}
+
+/// Reads `want` records through a v2 avro consumer (from the beginning).
+fn consume(host: &Host, topic: &str, want: usize) -> Vec<Value> {
+    let group = unique("avro-g");
+    let create = json!({"name": "c", "format": "avro", "auto.offset.reset": "earliest"}).to_string();
+    assert_eq!(
+        host.send("POST", &format!("/consumers/{group}"), &[("content-type", V2)], Some(create.as_bytes())).status,
+        200
+    );
+    let base = format!("/consumers/{group}/instances/c");
+    let sub = json!({"topics": [topic]}).to_string();
+    assert_eq!(
+        host.send("POST", &format!("{base}/subscription"), &[("content-type", V2)], Some(sub.as_bytes())).status,
+        204
+    );
+    let mut got = Vec::new();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while got.len() < want && std::time::Instant::now() < until {
+        let r = host.send("GET", &format!("{base}/records?timeout=1000"), &[("accept", AVRO)], None);
+        assert_eq!(r.status, 200, "{}", r.text());
+        got.extend(r.json().as_array().unwrap().iter().cloned());
+    }
+    host.send("DELETE", &base, &[("content-type", V2)], None);
+    got
+}
+
+fn python(args: &[&str]) -> Vec<Value> {
+    let py = common::env("KRE_TEST_PYTHON");
+    let script = common::repo().join("tests/python/avro_interop.py");
+    let out = Command::new(py).arg(script).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn records_we_write_are_read_by_confluents_deserializer_and_by_us() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS", "KRE_TEST_REGISTRY", "KRE_TEST_PYTHON");
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("avro-out");
+    kafka.create_topic(&topic, 1, 1);
+    let host = host();
+    let values =
+        [json!({"name": "ann", "age": {"int": 42}, "kind": "B"}), json!({"name": "bob", "age": null, "kind": "A"})];
+    let r = produce(
+        &host,
+        &topic,
+        &json!({"key_schema": "\"string\"", "value_schema": USER,
+                "records": [{"key": "k1", "value": values[0]}, {"key": "k2", "value": values[1]}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let answer = r.json();
+    let (key_id, value_id) = (answer["key_schema_id"].as_i64().unwrap(), answer["value_schema_id"].as_i64().unwrap());
+    assert!(answer["offsets"].as_array().unwrap().iter().all(|o| o["error_code"].is_null()), "{answer}");
+    // By id the next time; the ids come back unchanged.
+    let r = produce(
+        &host,
+        &topic,
+        &json!({"key_schema_id": key_id, "value_schema_id": value_id,
+                                          "records": [{"key": "k3", "value": {"name": "cy", "kind": "A"}}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["value_schema_id"].as_i64(), Some(value_id));
+
+    // Confluent's AvroDeserializer reads all three (unions come back as plain values there).
+    let read = python(&["read", &bootstrap(), &registry(), &topic, "3"]);
+    assert_eq!(read.len(), 3, "{read:?}");
+    assert_eq!(read[0], json!({"key": "k1", "value": {"name": "ann", "age": 42, "kind": "B"}}));
+    assert_eq!(read[2]["value"], json!({"name": "cy", "age": null, "kind": "A"}));
+
+    // Our avro consumer renders Avro's JSON encoding, as Confluent's proxy does.
+    let got = consume(&host, &topic, 3);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0]["key"], "k1");
+    assert_eq!(got[0]["value"], values[0]);
+    assert_eq!(got[1]["value"], values[1]);
+    kafka.delete_topic(&topic);
+}
+
+#[test]
+fn records_confluents_serializer_wrote_read_through_us() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS", "KRE_TEST_REGISTRY", "KRE_TEST_PYTHON");
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("avro-in");
+    kafka.create_topic(&topic, 1, 1);
+    python(&[
+        "write",
+        &bootstrap(),
+        &registry(),
+        &topic,
+        USER,
+        r#"{"name":"dee","age":7,"kind":"B"}"#,
+        r#"{"name":"eve","age":null,"kind":"A"}"#,
+    ]);
+    let host = host();
+    let got = consume(&host, &topic, 2);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0]["value"], json!({"name": "dee", "age": {"int": 7}, "kind": "B"}));
+    assert_eq!(got[1]["value"], json!({"name": "eve", "age": null, "kind": "A"}));
+    kafka.delete_topic(&topic);
+}
+
+#[test]
+fn schema_errors_have_the_references_codes_and_write_nothing() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS", "KRE_TEST_REGISTRY");
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("avro-err");
+    kafka.create_topic(&topic, 1, 1);
+    let host = host();
+    // Values without a value schema; keys without a key schema.
+    produce(&host, &topic, &json!({"records": [{"value": {"name": "x"}}]})).assert_error(422, 42202);
+    produce(&host, &topic, &json!({"value_schema": USER, "records": [{"key": "k", "value": {"name": "x"}}]}))
+        .assert_error(422, 42201);
+    // A schema that is not one.
+    produce(&host, &topic, &json!({"value_schema": "{\"type\":\"record\"}", "records": [{"value": {}}]}))
+        .assert_error(422, 42205);
+    // Data that does not fit: the field is named.
+    let msg = produce(
+        &host,
+        &topic,
+        &json!({"value_schema": USER, "records": [{"value": {"name": "x", "age": {"int": "old"}}}]}),
+    )
+    .assert_error(422, 42203);
+    assert!(msg.contains("age"), "{msg}");
+    // An id the registry does not know.
+    produce(&host, &topic, &json!({"value_schema_id": 987654, "records": [{"value": {"name": "x"}}]}))
+        .assert_error(422, 42205);
+    assert_eq!(kafka.read_all(&topic).len(), 0, "nothing was written");
+
+    // A record not in Confluent's wire format stops an avro consumer at it (500/50002), and a
+    // seek past it goes on.
+    kafka.produce(&topic, 0, &["plain bytes"]);
+    let r = produce(&host, &topic, &json!({"value_schema": USER, "records": [{"value": {"name": "after"}}]}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let group = unique("avro-bad");
+    let create = json!({"name": "c", "format": "avro", "auto.offset.reset": "earliest"}).to_string();
+    host.send("POST", &format!("/consumers/{group}"), &[("content-type", V2)], Some(create.as_bytes()));
+    let base = format!("/consumers/{group}/instances/c");
+    let assign = json!({"partitions": [{"topic": topic, "partition": 0}]}).to_string();
+    assert_eq!(
+        host.send("POST", &format!("{base}/assignments"), &[("content-type", V2)], Some(assign.as_bytes())).status,
+        204
+    );
+    let seek = json!({"offsets": [{"topic": topic, "partition": 0, "offset": 0}]}).to_string();
+    assert_eq!(
+        host.send("POST", &format!("{base}/positions"), &[("content-type", V2)], Some(seek.as_bytes())).status,
+        204
+    );
+    let msg =
+        host.send("GET", &format!("{base}/records?timeout=2000"), &[("accept", AVRO)], None).assert_error(500, 50002);
+    assert!(msg.contains("magic byte") && msg.contains("offset 0"), "{msg}");
+    let past = json!({"offsets": [{"topic": topic, "partition": 0, "offset": 1}]}).to_string();
+    assert_eq!(
+        host.send("POST", &format!("{base}/positions"), &[("content-type", V2)], Some(past.as_bytes())).status,
+        204
+    );
+    let r = host.send("GET", &format!("{base}/records?timeout=2000"), &[("accept", AVRO)], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()[0]["value"]["name"], "after");
+    kafka.delete_topic(&topic);
+}
+
+#[test]
+fn without_a_reachable_registry_formats_answer_40801() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
+    let topic = "avro-none";
+    let body = json!({"value_schema": USER, "records": [{"value": {"name": "x"}}]});
+    // None configured: the error names the setting.
+    let host = Host::start(&[]);
+    let msg = produce(&host, topic, &body).assert_error(408, 40801);
+    assert!(msg.contains("schema_registry_url"), "{msg}");
+    drop(host);
+    // Configured but nothing listens: 40801 within the registry's timeout.
+    let port = common::free_port();
+    let host = Host::start(&[
+        ("SCHEMA_REGISTRY_URL", &format!("http://127.0.0.1:{port}")),
+        ("SCHEMA_REGISTRY_TIMEOUT_MS", "2000"),
+    ]);
+    let started = std::time::Instant::now();
+    produce(&host, topic, &body).assert_error(408, 40801);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -27,6 +27,7 @@ cleanup() {
   [ -n "$extra_pid" ] && kill "$extra_pid" 2>/dev/null && wait "$extra_pid" 2>/dev/null
   "$here/kafka.sh" stop bench
   KRE_REDIS_PORT=36379 KRE_RUN_DIR="$PWD/.run/bench" "$here/redis.sh" stop
+  KRE_REGISTRY_PORT=38081 KRE_REGISTRY_MGMT_PORT=39081 KRE_RUN_DIR="$PWD/.run/bench" "$here/registry.sh" stop
   rm -rf "$out"
 }
 trap cleanup EXIT INT TERM
@@ -37,14 +38,15 @@ cargo build -q --release -p kre-bench
 BENCH=target/release/kre-bench
 "$here/kafka.sh" start bench
 KRE_REDIS_PORT=36379 KRE_RUN_DIR="$PWD/.run/bench" "$here/redis.sh" start
-KAFKA_BOOTSTRAP_SERVERS=$BOOT KRE_REDIS_ADDR=127.0.0.1:36379 PORT=$PORT "$here/serve.sh" >"$out/serve.log" 2>&1 &
+REGISTRY="$(KRE_REGISTRY_PORT=38081 KRE_REGISTRY_MGMT_PORT=39081 KRE_RUN_DIR="$PWD/.run/bench" "$here/registry.sh" start)"
+SCHEMA_REGISTRY_URL=$REGISTRY KAFKA_BOOTSTRAP_SERVERS=$BOOT KRE_REDIS_ADDR=127.0.0.1:36379 PORT=$PORT "$here/serve.sh" >"$out/serve.log" 2>&1 &
 serve_pid=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "$BASE/v3/clusters" && break; sleep 0.1; done
 CLUSTER=$(curl -s "$BASE/v3/clusters" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["cluster_id"])')
 run_id=$(date +%s)
 mk() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
         -d "{\"topic_name\":\"$1\",\"partitions_count\":3}" "$BASE/v3/clusters/$CLUSTER/topics"; }
-for t in native nativesasl rest1 rest100 rest500 rest500sasl lat stream; do mk "bench-$t-$run_id" >/dev/null; done
+for t in native nativesasl rest1 rest100 rest500 rest500sasl avro500 lat stream; do mk "bench-$t-$run_id" >/dev/null; done
 
 JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
 if [ "$ONLY" != consume ]; then
@@ -65,6 +67,8 @@ fi
 echo "== REST (wasmtime serve, composed component), 8 clients"
 if [ "$ONLY" = consume ]; then sizes=500; else sizes="1 100 500"; fi
 for b in $sizes; do $BENCH produce "$BASE" "bench-rest$b-$run_id" "$b" 8 "$SECS" | tee -a "$out/results"; done
+echo "== REST avro (Schema Registry), 500 records of ~1 KiB per request, 8 clients"
+$BENCH produce "$BASE" "bench-avro500-$run_id" 500 8 "$SECS" avro | tee -a "$out/results"
 if [ "$ONLY" != consume ]; then
 $BENCH produce-latency "$BASE" "bench-lat-$run_id" 2000 | tee -a "$out/results"
 $BENCH stream "$BASE" "$CLUSTER" "bench-stream-$run_id" "$STREAM_SECS" | tee -a "$out/results"
@@ -135,6 +139,8 @@ print(f"RESULT native_consume_records_per_s {float(rows[-1][5]):.0f} records/s")
 print(f"RESULT native_consume_fetch_records_per_s {float(rows[-1][9]):.0f} records/s")
 PY
 $BENCH consume "$BASE" "bench-group-$run_id" "bench-rest500-$run_id" 20 | tee -a "$out/results"
+echo "== consume avro: one REST avro consumer of the avro produce's topic"
+$BENCH consume "$BASE" "bench-avro-group-$run_id" "bench-avro500-$run_id" 20 avro | tee -a "$out/results"
 
 echo "== consume round trips: one REST consumer of a 6-partition topic, 100,000 1 KiB records"
 mk6() { curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
@@ -171,6 +177,12 @@ if c and nc:
     nf = r.get("native_consume_fetch_records_per_s")
     if nf:
         print(f"  against ConsumerPerformance's fetch-only rate {nf:.0f} records/s (no start-up, no join): ratio {c/nf:5.2f}")
+a = r.get("rest_avro_produce_b500_records_per_s"); b = r.get("rest_produce_b500_records_per_s")
+if a and b:
+    print(f"avro produce 500/request:   {a:>10.0f} records/s   vs binary {b:.0f}   ratio {a/b:5.2f}")
+ac = r.get("rest_avro_consume_records_per_s")
+if ac and c:
+    print(f"avro consume:               {ac:>10.0f} records/s   vs binary {c:.0f}   ratio {ac/c:5.2f}")
 if "rest_consume_round_trips_per_100k" in r:
     print(f"consume round trips per 100,000 records: 3 partitions {r['rest_consume_round_trips_per_100k']:.0f}, 6 partitions {r.get('rest_six_consume_round_trips_per_100k', float('nan')):.0f} (max_bytes 1 MiB ≈ 1,000 records: 100 is the floor)")
 s = r.get("rest_sasl_ssl_produce_b500_records_per_s"); p = r.get("rest_produce_b500_records_per_s")

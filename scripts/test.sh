@@ -75,6 +75,8 @@ KRE_TEST_REGISTRY="$(KRE_REGISTRY_PORT=28081 KRE_REGISTRY_MGMT_PORT=29081 KRE_RU
 export KRE_TEST_REGISTRY
 # Confluent's own serializers (confluent-kafka from PyPI) for the interoperability tests.
 export KRE_TEST_PYTHON="$KRE_CACHE/py-interop/bin/python"
+# From here on a test whose environment is missing fails instead of skipping.
+export KRE_TEST_STRICT=1
 
 export KRE_TEST_BOOTSTRAP=127.0.0.1:29092
 export KRE_TEST_REDIS=127.0.0.1:26379

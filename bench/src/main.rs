@@ -118,14 +118,37 @@ fn acked(body: &[u8]) -> Result<usize, String> {
 }
 
 const BINARY: &str = "application/vnd.kafka.binary.v2+json";
+const AVRO: &str = "application/vnd.kafka.avro.v2+json";
+/// The avro benchmark's record: an id and ~1 KiB of text (about the binary record's size).
+const AVRO_SCHEMA: &str = r#"{"type":"record","name":"Blob","namespace":"kre.bench","fields":[{"name":"id","type":"long"},{"name":"text","type":"string"}]}"#;
 
-fn produce(base: &str, topic: &str, batch: usize, clients: usize, seconds: u64) -> Result<(), String> {
-    let body = v2_body(batch, &payload_b64());
+fn avro_body(batch: usize, schema: &str) -> Vec<u8> {
+    let text: String = (0..1012u32).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+    let records: Vec<serde_json::Value> =
+        (0..batch).map(|i| serde_json::json!({"value": {"id": i, "text": text}})).collect();
+    let mut body = serde_json::json!({"records": records});
+    match schema.parse::<i64>() {
+        Ok(id) => body["value_schema_id"] = serde_json::json!(id),
+        Err(_) => body["value_schema"] = serde_json::json!(schema),
+    }
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+fn produce(base: &str, topic: &str, batch: usize, clients: usize, seconds: u64, avro: bool) -> Result<(), String> {
     let url = format!("{base}/topics/{topic}");
-    // Warm-up: instances and broker connections exist before the clock starts.
     let mut warm = Conn::open(&url)?;
+    // Avro: the schema registered once (as a client would), then named by id.
+    let (content_type, body, label) = if avro {
+        let (status, b) = warm.post(AVRO, &avro_body(1, AVRO_SCHEMA))?;
+        let answer: serde_json::Value = serde_json::from_slice(&b).map_err(|e| format!("{status}: {e}"))?;
+        let id = answer["value_schema_id"].as_i64().ok_or_else(|| format!("no schema id: {answer}"))?;
+        (AVRO, avro_body(batch, &id.to_string()), "avro_")
+    } else {
+        (BINARY, v2_body(batch, &payload_b64()), "")
+    };
+    // Warm-up: instances and broker connections exist before the clock starts.
     for _ in 0..5 {
-        let (status, b) = warm.post(BINARY, &body)?;
+        let (status, b) = warm.post(content_type, &body)?;
         if status != 200 {
             return Err(format!("status {status}: {}", String::from_utf8_lossy(&b)));
         }
@@ -139,7 +162,7 @@ fn produce(base: &str, topic: &str, batch: usize, clients: usize, seconds: u64) 
                 let mut conn = Conn::open(&url)?;
                 let mut n = 0;
                 while Instant::now() < end {
-                    let (status, b) = conn.post(BINARY, &body)?;
+                    let (status, b) = conn.post(content_type, &body)?;
                     if status != 200 {
                         return Err(format!("status {status}: {}", String::from_utf8_lossy(&b)));
                     }
@@ -155,8 +178,8 @@ fn produce(base: &str, topic: &str, batch: usize, clients: usize, seconds: u64) 
     }
     let secs = started.elapsed().as_secs_f64();
     let rps = total as f64 / secs;
-    println!("RESULT rest_produce_b{batch}_records_per_s {rps:.0} records/s");
-    println!("RESULT rest_produce_b{batch}_mb_per_s {:.2} MB/s", rps * 1024.0 / 1_048_576.0);
+    println!("RESULT rest_{label}produce_b{batch}_records_per_s {rps:.0} records/s");
+    println!("RESULT rest_{label}produce_b{batch}_mb_per_s {:.2} MB/s", rps * 1024.0 / 1_048_576.0);
     Ok(())
 }
 
@@ -307,10 +330,12 @@ fn kafka_protocol_none() -> kre_core::kafka::compression::Codec {
 /// One REST consumer (binary, earliest) reads `topic` for up to `seconds` with max_bytes 1 MiB;
 /// acknowledged records/s. Prints the consumer's base path for the script's storage check.
 fn consume(base: &str, group: &str, topic: &str, seconds: u64, label: &str) -> Result<(), String> {
+    // A label starting "avro" reads with an avro consumer (records rendered from their schema).
+    let (format, accept) = if label.starts_with("avro") { ("avro", AVRO) } else { ("binary", BINARY) };
     let mut create = Conn::open(&format!("{base}/consumers/{group}"))?;
     let (status, body) = create.post(
         "application/vnd.kafka.v2+json",
-        br#"{"name":"bench","format":"binary","auto.offset.reset":"earliest"}"#,
+        format!(r#"{{"name":"bench","format":"{format}","auto.offset.reset":"earliest"}}"#).as_bytes(),
     )?;
     if status != 200 {
         return Err(format!("create: {status} {}", String::from_utf8_lossy(&body)));
@@ -328,10 +353,7 @@ fn consume(base: &str, group: &str, topic: &str, seconds: u64, label: &str) -> R
     let (mut n, mut empty, mut answers) = (0usize, 0, 0usize);
     let mut last_data = started;
     while Instant::now() < end && empty < 5 {
-        let req = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: application/vnd.kafka.binary.v2+json\r\n\r\n",
-            conn.path, conn.host
-        );
+        let req = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: {accept}\r\n\r\n", conn.path, conn.host);
         conn.reader.get_mut().write_all(req.as_bytes()).map_err(|e| e.to_string())?;
         let (status, body) = conn.read_response()?;
         if status != 200 {
@@ -373,6 +395,7 @@ fn main() {
             args[4].parse().unwrap_or(1),
             args[5].parse().unwrap_or(8),
             args[6].parse().unwrap_or(10),
+            args.get(7).is_some_and(|f| f == "avro"),
         ),
         Some("produce-latency") if args.len() >= 5 => {
             produce_latency(&args[2], &args[3], args[4].parse().unwrap_or(2000))

@@ -6,11 +6,15 @@
 #![allow(clippy::unwrap_used)]
 
 /// Skips the calling test, saying why, when the environment `make test` prepares is missing
-/// (so `cargo test --workspace` works offline); under `make test` it is always there.
+/// (so `cargo test --workspace` works offline). Under `make test` (KRE_TEST_STRICT) a missing
+/// variable fails the test instead: a skipped test must never pass as a green one there.
 #[macro_export]
 macro_rules! needs {
     ($($var:literal),+) => {
         $(if std::env::var($var).is_err() {
+            if std::env::var("KRE_TEST_STRICT").is_ok() {
+                panic!("{} is not set, but make test (KRE_TEST_STRICT) should have set it", $var);
+            }
             eprintln!("skipped: {} is not set (`make test` starts the broker, Redis and hosts)", $var);
             return;
         })+

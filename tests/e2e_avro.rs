@@ -1,6 +1,6 @@
 //! The avro embedded format through the served component, against the real broker and a real
 //! Schema Registry (Apicurio Registry, Confluent-compatible API; scripts/registry.sh), checked
-//! with Confluent's own Avro serializers (`confluent-kafka` from PyPI: tests/python/avro_interop.py).
+//! with Confluent's own Avro serializers (`confluent-kafka` from PyPI: tests/python/sr_interop.py).
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -60,7 +60,7 @@ fn consume(host: &Host, topic: &str, want: usize) -> Vec<Value> {
 
 fn python(args: &[&str]) -> Vec<Value> {
     let py = common::env("KRE_TEST_PYTHON");
-    let script = common::repo().join("tests/python/avro_interop.py");
+    let script = common::repo().join("tests/python/sr_interop.py");
     let out = Command::new(py).arg(script).args(args).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()

@@ -1,7 +1,9 @@
-"""Confluent's own Avro serializers against records the proxy wrote, and the other way round.
+"""Confluent's own Avro and JSON Schema serializers against records the proxy wrote, and the other way round.
 
-    avro_interop.py read  BOOTSTRAP REGISTRY_URL TOPIC COUNT   -> one JSON line per record: {"key", "value"}
-    avro_interop.py write BOOTSTRAP REGISTRY_URL TOPIC SCHEMA_JSON VALUE_JSON...
+    sr_interop.py read  BOOTSTRAP REGISTRY_URL TOPIC COUNT   -> one JSON line per record: {"key", "value"}
+    sr_interop.py write BOOTSTRAP REGISTRY_URL TOPIC SCHEMA_JSON VALUE_JSON...
+    sr_interop.py read-json  BOOTSTRAP REGISTRY_URL TOPIC COUNT SCHEMA_JSON   (JSONDeserializer)
+    sr_interop.py write-json BOOTSTRAP REGISTRY_URL TOPIC SCHEMA_JSON VALUE_JSON...   (JSONSerializer)
 
 `read` deserializes values (and keys, when they carry the wire format) with confluent_kafka's
 AvroDeserializer; `write` serializes each value with AvroSerializer (auto-registering the schema
@@ -13,12 +15,13 @@ import sys
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 
-def read(bootstrap, registry, topic, count):
+def read(bootstrap, registry, topic, count, json_schema=None):
     sr = SchemaRegistryClient({"url": registry})
-    des = AvroDeserializer(sr)
+    des = JSONDeserializer(json_schema, schema_registry_client=sr) if json_schema else AvroDeserializer(sr)
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"avro-interop-{topic}",
                   "auto.offset.reset": "earliest", "enable.auto.commit": False})
     c.subscribe([topic])
@@ -42,9 +45,9 @@ def read(bootstrap, registry, topic, count):
     c.close()
 
 
-def write(bootstrap, registry, topic, schema, values):
+def write(bootstrap, registry, topic, schema, values, json_schema=False):
     sr = SchemaRegistryClient({"url": registry})
-    ser = AvroSerializer(sr, schema)
+    ser = JSONSerializer(schema, sr) if json_schema else AvroSerializer(sr, schema)
     p = Producer({"bootstrap.servers": bootstrap})
     for v in values:
         p.produce(topic, value=ser(json.loads(v), SerializationContext(topic, MessageField.VALUE)))
@@ -56,5 +59,9 @@ if __name__ == "__main__":
     mode, bootstrap, registry, topic = sys.argv[1:5]
     if mode == "read":
         read(bootstrap, registry, topic, int(sys.argv[5]))
+    elif mode == "read-json":
+        read(bootstrap, registry, topic, int(sys.argv[5]), sys.argv[6])
+    elif mode == "write-json":
+        write(bootstrap, registry, topic, sys.argv[5], sys.argv[6:], True)
     else:
         write(bootstrap, registry, topic, sys.argv[5], sys.argv[6:])

@@ -213,3 +213,48 @@ fn without_a_reachable_registry_formats_answer_40801() {
     produce(&host, topic, &body).assert_error(408, 40801);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn v3_produce_with_avro_schemas_and_per_record_errors() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS", "KRE_TEST_REGISTRY", "KRE_TEST_PYTHON");
+    let kafka = Kafka::new(&bootstrap());
+    let cluster = kafka.describe().cluster_id;
+    let topic = unique("avro-v3");
+    kafka.create_topic(&topic, 1, 1);
+    let host = host();
+    let path = format!("/v3/clusters/{cluster}/topics/{topic}/records");
+    let send = |body: Value| -> Vec<Value> {
+        let r = host.send("POST", &path, &[("content-type", "application/json")], Some(body.to_string().as_bytes()));
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    // A schema in the request: registered under <topic>-value (TopicNameStrategy).
+    let first = send(
+        json!({"value": {"type": "AVRO", "schema": USER, "data": {"name": "v3", "age": {"int": 1}, "kind": "A"}}}),
+    );
+    assert_eq!(first[0]["error_code"], 200, "{first:?}");
+    assert_eq!(first[0]["value"]["type"], "AVRO");
+    assert_eq!(first[0]["value"]["subject"], format!("{topic}-value"));
+    let id = first[0]["value"]["schema_id"].as_i64().unwrap();
+    // By id; by the subject's latest version (no schema named at all).
+    let by_id = send(json!({"value": {"type": "AVRO", "schema_id": id, "data": {"name": "by-id", "kind": "B"}}}));
+    assert_eq!(by_id[0]["value"]["schema_id"].as_i64(), Some(id), "{by_id:?}");
+    let latest = send(json!({"value": {"type": "AVRO", "data": {"name": "latest"}}}));
+    assert_eq!(latest[0]["value"]["schema_id"].as_i64(), Some(id), "{latest:?}");
+    assert!(latest[0]["value"]["schema_version"].as_i64().is_some(), "{latest:?}");
+    // RecordNameStrategy: the subject is the record's full name.
+    let named = send(
+        json!({"value": {"type": "AVRO", "subject_name_strategy": "RECORD_NAME", "schema": USER, "data": {"name": "named"}}}),
+    );
+    assert_eq!(named[0]["value"]["subject"], "kre.test.User", "{named:?}");
+    // A record that does not fit fails alone; the next one in the same stream is written.
+    let mixed = send(json!({"value": {"type": "AVRO", "schema_id": id, "data": {"name": 5}}}));
+    assert_eq!(mixed[0]["error_code"], 42203, "{mixed:?}");
+    assert!(mixed[0]["message"].as_str().unwrap().contains("name"), "{mixed:?}");
+
+    // Confluent's deserializer reads the four written.
+    let read = python(&["read", &bootstrap(), &registry(), &topic, "4"]);
+    let names: Vec<&str> = read.iter().map(|r| r["value"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["v3", "by-id", "latest", "named"]);
+    kafka.delete_topic(&topic);
+}

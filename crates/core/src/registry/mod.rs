@@ -142,6 +142,35 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
         Ok(schema)
     }
 
+    /// Version `version` (None: the latest) of `subject`, with its version number.
+    pub async fn by_subject(
+        &self,
+        subject: &str,
+        version: Option<i64>,
+        deadline: Deadline,
+    ) -> Result<(Rc<Schema>, i32), Error> {
+        let v = version.map_or_else(|| "latest".to_owned(), |v| v.to_string());
+        let path = format!("/subjects/{}/versions/{v}", crate::http::router::encode_segment(subject));
+        let answer = self.call("GET", &path, None, deadline).await?;
+        let id = answer["id"].as_i64().and_then(|i| i32::try_from(i).ok());
+        let number = answer["version"].as_i64().and_then(|i| i32::try_from(i).ok());
+        let (Some(id), Some(number)) = (id, number) else {
+            return Err(Error::Unavailable(format!("'{subject}' version {v} answered without id and version")));
+        };
+        if let Some(s) = self.by_id.borrow().get(&id) {
+            return Ok((s.clone(), number));
+        }
+        let text = answer["schema"].as_str().ok_or_else(|| Error::Unavailable("answer without a schema".into()))?;
+        let kind = match answer["schemaType"].as_str().unwrap_or("AVRO") {
+            "PROTOBUF" => Kind::Protobuf,
+            "JSON" => Kind::Json,
+            _ => Kind::Avro,
+        };
+        let schema = Rc::new(Schema::parse(id, kind, text)?);
+        self.remember(schema.clone());
+        Ok((schema, number))
+    }
+
     /// Registers `text` under `subject` (or finds it there) and returns the parsed schema.
     pub async fn register(
         &self,

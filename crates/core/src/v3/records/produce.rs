@@ -81,17 +81,50 @@ struct BatchEntry<'a> {
     timestamp: Option<String>,
 }
 
-/// What a delivery report says about a key or value: its type and size.
-type DataMeta = Option<(Format, usize)>;
+/// What a delivery report says about a key or value: its type and size, and for schema-based
+/// data the subject, schema id and version used.
+#[derive(Clone, Debug)]
+struct Meta {
+    format: Format,
+    size: usize,
+    subject: Option<String>,
+    schema_id: Option<i32>,
+    schema_version: Option<i32>,
+}
+
+type DataMeta = Option<Meta>;
+
+fn plain(format: Format, size: usize) -> Meta {
+    Meta { format, size, subject: None, schema_id: None, schema_version: None }
+}
 
 struct Parsed {
     record: OutRecord,
     key: DataMeta,
     value: DataMeta,
+    /// Schema-based key and value, encoded once their schemas are resolved (asynchronously,
+    /// in `write_batch`).
+    pending: [Option<SchemaData>; 2],
 }
 
-fn convert_data(d: &Option<V3Data<'_>>, what: &str) -> Result<(Option<bytes::Bytes>, DataMeta), String> {
-    let Some(d) = d else { return Ok((None, None)) };
+/// Schema-based data as requested: which schema (`schema_id`; or `schema` registered under the
+/// subject; or `schema_version` / the latest of the subject) and the data itself.
+struct SchemaData {
+    subject: Option<String>,
+    strategy: Option<String>,
+    schema_id: Option<i64>,
+    schema_version: Option<i64>,
+    schema: Option<String>,
+    data: Value,
+}
+
+enum Converted {
+    Ready(Option<bytes::Bytes>, DataMeta),
+    Pending(SchemaData),
+}
+
+fn convert_data(d: &Option<V3Data<'_>>, what: &str) -> Result<Converted, String> {
+    let Some(d) = d else { return Ok(Converted::Ready(None, None)) };
     let schema_fields = d.subject.is_some()
         || d.subject_name_strategy.is_some()
         || d.schema_id.is_some()
@@ -101,23 +134,34 @@ fn convert_data(d: &Option<V3Data<'_>>, what: &str) -> Result<(Option<bytes::Byt
         Some(name) => Format::from_v3_name(name).ok_or_else(|| {
             format!("{what}.type '{name}' is not one of BINARY, JSON, STRING, AVRO, PROTOBUF, JSONSCHEMA")
         })?,
-        None if schema_fields => {
-            return Err(format!(
-                "{what}: schema-based data needs Schema Registry, which this proxy does not support yet"
-            ));
-        }
+        // Schema fields without a type: the schema is Avro (the one schema type served).
+        None if schema_fields => Format::Avro,
         // Without a type or schema, data is JSON (the schema-less default).
         None => Format::Json,
     };
+    if format == Format::Avro {
+        let data = match d.data {
+            Some(raw) => serde_json::from_str(raw.get()).map_err(|e| format!("{what}.data: {e}"))?,
+            None => Value::Null,
+        };
+        return Ok(Converted::Pending(SchemaData {
+            subject: d.subject.clone(),
+            strategy: d.subject_name_strategy.clone(),
+            schema_id: d.schema_id,
+            schema_version: d.schema_version,
+            schema: d.schema.clone(),
+            data,
+        }));
+    }
     if format.needs_schema_registry() {
-        return Err(format!(
-            "{what}: type {} needs Schema Registry, which this proxy does not support yet",
-            format.v3_name()
-        ));
+        return Err(format!("{what}: type {} is not supported yet (AVRO is)", format.v3_name()));
+    }
+    if schema_fields {
+        return Err(format!("{what}: schema fields go with type AVRO, not {}", format.v3_name()));
     }
     let bytes = formats::encode_raw(format, d.data, &format!("{what}.data"))?;
     let size = bytes.as_ref().map_or(0, bytes::Bytes::len);
-    Ok((bytes, Some((format, size))))
+    Ok(Converted::Ready(bytes, Some(plain(format, size))))
 }
 
 fn convert(
@@ -127,8 +171,21 @@ fn convert(
     value: &Option<V3Data<'_>>,
     timestamp: &Option<String>,
 ) -> Result<Parsed, String> {
-    let (key_bytes, key_meta) = convert_data(key, "key")?;
-    let (value_bytes, value_meta) = convert_data(value, "value")?;
+    let mut pending = [None, None];
+    let (key_bytes, key_meta) = match convert_data(key, "key")? {
+        Converted::Ready(b, m) => (b, m),
+        Converted::Pending(p) => {
+            pending[0] = Some(p);
+            (None, None)
+        }
+    };
+    let (value_bytes, value_meta) = match convert_data(value, "value")? {
+        Converted::Ready(b, m) => (b, m),
+        Converted::Pending(p) => {
+            pending[1] = Some(p);
+            (None, None)
+        }
+    };
     let mut out_headers = Vec::with_capacity(headers.len());
     for h in headers {
         let v = formats::header_value(&h.value, &h.name)?;
@@ -153,6 +210,7 @@ fn convert(
         },
         key: key_meta,
         value: value_meta,
+        pending,
     })
 }
 
@@ -225,10 +283,18 @@ fn json_str(s: &str) -> String {
 }
 
 fn meta_json(m: &DataMeta) -> Value {
-    match m {
-        None => Value::Null,
-        Some((f, size)) => json!({ "type": f.v3_name(), "size": size }),
+    let Some(m) = m else { return Value::Null };
+    let mut v = json!({ "type": m.format.v3_name(), "size": m.size });
+    if let Some(s) = &m.subject {
+        v["subject"] = json!(s);
     }
+    if let Some(id) = m.schema_id {
+        v["schema_id"] = json!(id);
+    }
+    if let Some(version) = m.schema_version {
+        v["schema_version"] = json!(version);
+    }
+    v
 }
 
 fn success(
@@ -359,11 +425,22 @@ async fn write_batch<C: Connect, R: Runtime, K: KvStore>(
     batch: Vec<Result<Parsed, ApiError>>,
 ) -> Vec<Report> {
     let deadline = Deadline::after(client.runtime(), app.config.request_timeout_ms);
+    // Schema-based data: its schema resolved and the data encoded, or that record's error.
+    let mut resolved = Vec::with_capacity(batch.len());
+    for entry in batch {
+        resolved.push(match entry {
+            Ok(mut p) if p.pending.iter().any(Option::is_some) => {
+                resolve_schemas(app, topic, &mut p, deadline).await.map(|()| p)
+            }
+            other => other,
+        });
+    }
+    let batch = resolved;
     let mut metas = Vec::new();
     let mut records = Vec::new();
     for p in batch.iter().flatten() {
         records.push(p.record.clone());
-        metas.push((p.key, p.value));
+        metas.push((p.key.clone(), p.value.clone()));
     }
     let results = if records.is_empty() {
         Ok(vec![])
@@ -390,6 +467,92 @@ async fn write_batch<C: Connect, R: Runtime, K: KvStore>(
             },
         })
         .collect()
+}
+
+/// Encodes a record's schema-based key and value with the schemas they name.
+async fn resolve_schemas<C: Connect, R: Runtime, K: KvStore>(
+    app: &App<C, R, K>,
+    topic: &str,
+    p: &mut Parsed,
+    deadline: Deadline,
+) -> ApiResult<()> {
+    let registry = app.registry.as_ref().ok_or(crate::registry::Error::NotConfigured("AVRO"))?;
+    for (side, is_key) in [(0, true), (1, false)] {
+        let Some(d) = p.pending[side].take() else { continue };
+        let what = if is_key { "key" } else { "value" };
+        let (schema, subject, version) = if let Some(id) = d.schema_id {
+            let id = i32::try_from(id)
+                .map_err(|_| ApiError::bad_request(format!("{what}.schema_id {id} is out of range")))?;
+            (registry.by_id(id, deadline).await?, d.subject.clone(), None)
+        } else {
+            let subject = match &d.subject {
+                Some(s) => s.clone(),
+                None => subject_for(topic, what, d.strategy.as_deref(), d.schema.as_deref())?,
+            };
+            match &d.schema {
+                Some(text) => (
+                    registry.register(&subject, crate::registry::Kind::Avro, text, deadline).await?,
+                    Some(subject),
+                    None,
+                ),
+                None => {
+                    let (s, v) = registry.by_subject(&subject, d.schema_version, deadline).await?;
+                    (s, Some(subject), Some(v))
+                }
+            }
+        };
+        let bytes = if d.data.is_null() {
+            None
+        } else {
+            let avro = schema.avro.as_ref().ok_or_else(|| {
+                ApiError::new(ErrorCode::InvalidSchema, format!("{what}: schema {} is not an Avro schema", schema.id))
+            })?;
+            let payload = avro.encode(&d.data).map_err(|e| {
+                ApiError::new(ErrorCode::SchemaConversion, format!("Conversion of JSON to Avro failed: {what}: {e}"))
+            })?;
+            Some(bytes::Bytes::from(crate::registry::frame(schema.id, &payload)))
+        };
+        let meta = Meta {
+            format: Format::Avro,
+            size: bytes.as_ref().map_or(0, bytes::Bytes::len),
+            subject,
+            schema_id: Some(schema.id),
+            schema_version: version,
+        };
+        if is_key {
+            p.record.key = bytes;
+            p.key = Some(meta);
+        } else {
+            p.record.value = bytes;
+            p.value = Some(meta);
+        }
+    }
+    Ok(())
+}
+
+/// The subject of `topic`'s key or value under a subject name strategy (Confluent's
+/// TopicNameStrategy by default; the record strategies take the record's full name).
+fn subject_for(topic: &str, side: &str, strategy: Option<&str>, schema: Option<&str>) -> ApiResult<String> {
+    let record_name = || -> ApiResult<String> {
+        let v: Value = schema.and_then(|s| serde_json::from_str(s).ok()).ok_or_else(|| {
+            ApiError::bad_request(format!("{side}: RECORD_NAME and TOPIC_RECORD_NAME need the schema in the request"))
+        })?;
+        let name = v["name"]
+            .as_str()
+            .ok_or_else(|| ApiError::bad_request(format!("{side}: the schema has no record name")))?;
+        Ok(match v["namespace"].as_str().filter(|n| !n.is_empty() && !name.contains('.')) {
+            Some(ns) => format!("{ns}.{name}"),
+            None => name.to_owned(),
+        })
+    };
+    match strategy.unwrap_or("TOPIC_NAME") {
+        "TOPIC_NAME" => Ok(format!("{topic}-{side}")),
+        "RECORD_NAME" => record_name(),
+        "TOPIC_RECORD_NAME" => Ok(format!("{topic}-{}", record_name()?)),
+        other => Err(ApiError::bad_request(format!(
+            "{side}.subject_name_strategy '{other}' is not TOPIC_NAME, RECORD_NAME or TOPIC_RECORD_NAME"
+        ))),
+    }
 }
 
 #[derive(Deserialize)]

@@ -256,5 +256,15 @@ fn v3_produce_with_avro_schemas_and_per_record_errors() {
     let read = python(&["read", &bootstrap(), &registry(), &topic, "4"]);
     let names: Vec<&str> = read.iter().map(|r| r["value"]["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["v3", "by-id", "latest", "named"]);
+
+    // The v3 consume extension decodes with format=avro; the bytes stay available without it.
+    let part = format!("/v3/clusters/{cluster}/topics/{topic}/partitions/0/records?offset=0");
+    let decoded = host.get(&format!("{part}&format=avro")).json();
+    assert_eq!(decoded["records"][0]["value"]["type"], "AVRO", "{decoded}");
+    assert_eq!(decoded["records"][0]["value"]["schema_id"].as_i64(), Some(id));
+    assert_eq!(decoded["records"][0]["value"]["data"], json!({"name": "v3", "age": {"int": 1}, "kind": "A"}));
+    let raw = host.get(&part).json();
+    assert_eq!(raw["records"][0]["value"]["type"], "BINARY", "{raw}");
+    host.get(&format!("{part}&format=protobuf")).assert_error(400, 400);
     kafka.delete_topic(&topic);
 }

@@ -8,7 +8,9 @@
 //!   for as long as the client stays connected; resume from the last `partition_id`/`offset` seen + 1.
 //!
 //! Records use the v3 produce shapes: `key`/`value` as `{"type": "BINARY", "data": <base64>}`,
-//! `headers` as `[{"name", "value" (base64)}]`, `timestamp` as RFC 3339.
+//! `headers` as `[{"name", "value" (base64)}]`, `timestamp` as RFC 3339. With `format=avro`, data
+//! in Confluent's wire format is decoded with the schema its id names:
+//! `{"type": "AVRO", "schema_id": N, "data": <Avro JSON>}`; anything else stays BINARY.
 
 use http::StatusCode;
 use std::rc::Rc;
@@ -37,19 +39,58 @@ fn data(b: &Option<bytes::Bytes>) -> Value {
     }
 }
 
-fn record_json(r: &FetchedRecord) -> Value {
-    json!({
+/// How record data is rendered: its bytes, or decoded with its schema where it carries one.
+fn schema_rendering<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<bool> {
+    match ctx.req.query_param("format").as_deref() {
+        None | Some("") | Some("binary") => Ok(false),
+        Some("avro") => {
+            ctx.registry("avro")?;
+            Ok(true)
+        }
+        Some(other) => Err(ApiError::bad_request(format!("format '{other}' is not binary or avro."))),
+    }
+}
+
+/// A key or value decoded with its schema when `registry` is given and the bytes carry one.
+async fn rendered<C: Connect, R: Runtime>(
+    registry: Option<&crate::registry::Registry<C, R>>,
+    b: &Option<bytes::Bytes>,
+    deadline: Deadline,
+) -> ApiResult<Value> {
+    if let (Some(registry), Some(bytes)) = (registry, b)
+        && let Ok((id, payload)) = crate::registry::unframe(bytes)
+    {
+        match registry.by_id(id, deadline).await {
+            Ok(schema) => {
+                if let Some(json) = schema.avro.as_ref().and_then(|a| a.decode(payload).ok()) {
+                    return Ok(json!({"type": "AVRO", "schema_id": id, "data": json}));
+                }
+            }
+            // The registry down: say so rather than silently answer bytes.
+            Err(e @ crate::registry::Error::Unavailable(_)) => return Err(e.into()),
+            Err(_) => {}
+        }
+    }
+    Ok(data(b))
+}
+
+async fn record_json<C: Connect, R: Runtime>(
+    r: &FetchedRecord,
+    registry: Option<&crate::registry::Registry<C, R>>,
+    deadline: Deadline,
+) -> ApiResult<Value> {
+    Ok(json!({
         "topic_name": r.topic,
         "partition_id": r.partition,
         "offset": r.offset,
         "timestamp": time::format_ms(r.timestamp),
-        "key": data(&r.key),
-        "value": data(&r.value),
+        "key": rendered(registry, &r.key, deadline).await?,
+        "value": rendered(registry, &r.value, deadline).await?,
         "headers": r.headers.iter().map(|(k, v)| json!({
             "name": k,
             "value": v.as_ref().map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
         })).collect::<Vec<_>>(),
-    })
+    }))
 }
 
 /// An `offset` query parameter: a non-negative integer.
@@ -74,6 +115,7 @@ pub(super) async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx
     let name = ctx.param("topic");
     validate::topic_name(name)?;
     let id = validate::partition_id(name, ctx.param("partition"))?;
+    let registry = if schema_rendering(ctx)? { ctx.app.registry.as_ref() } else { None };
     let (_, topic) = checked_topic(ctx, name).await?;
     if topic.partition(id).is_none() {
         return Err(ApiError::partition_not_found(name, id));
@@ -119,7 +161,7 @@ pub(super) async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx
         }
         bytes += size;
         next = r.offset + 1;
-        out.push(record_json(r));
+        out.push(record_json(r, registry, ctx.deadline).await?);
     }
     Ok(ctx.json(StatusCode::OK, &json!({ "records": out, "next_offset": next })))
 }
@@ -128,6 +170,7 @@ pub(super) async fn follow<C: Connect + 'static, R: Runtime + 'static, K: KvStor
     ctx: &Ctx<'_, C, R, K>,
 ) -> ApiResult<Response> {
     let name = ctx.param("topic").to_owned();
+    let decode = schema_rendering(ctx)?;
     let (_, topic) = checked_topic(ctx, &name).await?;
     let all: Vec<i32> = topic.partitions.iter().map(|p| p.id).collect();
     let from = ctx.req.query_param("from").unwrap_or_else(|| "latest".into());
@@ -157,7 +200,7 @@ pub(super) async fn follow<C: Connect + 'static, R: Runtime + 'static, K: KvStor
     };
     let wait = query(ctx, "timeout", validate::wait_ms)?.unwrap_or(1000).max(10) as i32;
     let (tx, rx) = mpsc::channel::<Vec<u8>>(16);
-    let driver = stream_records(ctx.app.clone(), ctx.client.clone(), name, positions, wait, tx);
+    let driver = stream_records(ctx.app.clone(), ctx.client.clone(), name, positions, wait, decode, tx);
     Ok(Response::streaming(StatusCode::OK, ctx.content_type, Box::pin(Driven::new(driver, rx))))
 }
 
@@ -169,8 +212,10 @@ async fn stream_records<C: Connect, R: Runtime, K: KvStore>(
     topic: String,
     mut positions: Vec<(i32, i64)>,
     wait_ms: i32,
+    decode: bool,
     mut out: mpsc::Sender<Vec<u8>>,
 ) {
+    let registry = if decode { app.registry.as_ref() } else { None };
     loop {
         let deadline = Deadline::after(client.runtime(), app.config.request_timeout_ms);
         // From the client's cache; a retriable fetch error below drops it (leaders moved).
@@ -192,8 +237,17 @@ async fn stream_records<C: Connect, R: Runtime, K: KvStore>(
             if let Some(p) = positions.iter_mut().find(|(p, _)| *p == r.partition) {
                 p.1 = r.offset + 1;
             }
-            if serde_json::to_writer(&mut chunk, &record_json(r)).is_ok() {
-                chunk.push(b'\n');
+            match record_json(r, registry, deadline).await {
+                Ok(v) => {
+                    if serde_json::to_writer(&mut chunk, &v).is_ok() {
+                        chunk.push(b'\n');
+                    }
+                }
+                Err(e) => {
+                    chunk.extend(error_line(e));
+                    let _ = out.send(chunk).await;
+                    return;
+                }
             }
         }
         if let Some((_, e)) = fetched.errors.into_iter().find(|(_, e)| !e.is_retriable()) {

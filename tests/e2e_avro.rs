@@ -268,3 +268,71 @@ fn v3_produce_with_avro_schemas_and_per_record_errors() {
     host.get(&format!("{part}&format=protobuf")).assert_error(400, 400);
     kafka.delete_topic(&topic);
 }
+
+#[test]
+fn records_of_two_schema_versions_render_each_with_its_own() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS", "KRE_TEST_REGISTRY");
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("avro-evo");
+    kafka.create_topic(&topic, 1, 1);
+    let host = host();
+    let v1 = r#"{"type":"record","name":"Item","fields":[{"name":"sku","type":"string"}]}"#;
+    let v2 = r#"{"type":"record","name":"Item","fields":[{"name":"sku","type":"string"},{"name":"price","type":"long","default":0}]}"#;
+    let a = produce(&host, &topic, &json!({"value_schema": v1, "records": [{"value": {"sku": "a"}}]}));
+    assert_eq!(a.status, 200, "{}", a.text());
+    // A BACKWARD-compatible change (a field with a default) registers as the subject's next version.
+    let b = produce(&host, &topic, &json!({"value_schema": v2, "records": [{"value": {"sku": "b", "price": 5}}]}));
+    assert_eq!(b.status, 200, "{}", b.text());
+    assert_ne!(a.json()["value_schema_id"], b.json()["value_schema_id"]);
+    // An incompatible one is refused by the registry: 42205 with its message, nothing written.
+    let v3 = r#"{"type":"record","name":"Item","fields":[{"name":"sku","type":"long"}]}"#;
+    produce(&host, &topic, &json!({"value_schema": v3, "records": [{"value": {"sku": 1}}]})).assert_error(422, 42205);
+    let got = consume(&host, &topic, 2);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0]["value"], json!({"sku": "a"}));
+    assert_eq!(got[1]["value"], json!({"sku": "b", "price": 5}));
+    assert_eq!(kafka.read_all(&topic).len(), 2);
+    kafka.delete_topic(&topic);
+}
+
+#[test]
+fn a_registry_that_goes_away_is_40801_then_recovers() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS", "KRE_TEST_REGISTRY");
+    // A registry of this test's own (stopping the shared one would disturb the others).
+    let port = common::free_port();
+    let mgmt = common::free_port();
+    let run = std::env::temp_dir().join(format!("kre-registry-{port}"));
+    let script = common::repo().join("scripts/registry.sh");
+    let registry = |cmd: &str| {
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg(cmd)
+            .env("KRE_REGISTRY_PORT", port.to_string())
+            .env("KRE_REGISTRY_MGMT_PORT", mgmt.to_string())
+            .env("KRE_RUN_DIR", &run)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let url = registry("start");
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("avro-sr-down");
+    kafka.create_topic(&topic, 1, 1);
+    let host = Host::start(&[("SCHEMA_REGISTRY_URL", &url), ("SCHEMA_REGISTRY_TIMEOUT_MS", "2000")]);
+    let body = |name: &str| json!({"value_schema": USER, "records": [{"value": {"name": name}}]});
+    assert_eq!(produce(&host, &topic, &body("before")).status, 200);
+    registry("stop");
+    // A schema it has not seen yet needs the registry: 40801 within the registry timeout.
+    let other = r#"{"type":"record","name":"Other","fields":[{"name":"x","type":"int"}]}"#;
+    let started = std::time::Instant::now();
+    produce(&host, &topic, &json!({"value_schema": other, "records": [{"value": {"x": 1}}]})).assert_error(408, 40801);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    // Back (in-memory storage: it starts empty, and the proxy registers again).
+    let url2 = registry("start");
+    assert_eq!(url, url2);
+    let r = produce(&host, &topic, &json!({"value_schema": other, "records": [{"value": {"x": 2}}]}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    registry("stop");
+    kafka.delete_topic(&topic);
+}

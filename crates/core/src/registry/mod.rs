@@ -205,9 +205,8 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
                 id
             }
         };
-        if let Some(s) = self.by_id.borrow().get(&id) {
-            return Ok(s.clone());
-        }
+        // The schema just parsed (not a cached one under this id): a development registry that
+        // restarted empty hands out ids again, and what we encode must be what we registered.
         let schema = Rc::new(Schema { id, ..parsed });
         self.remember(schema.clone());
         Ok(schema)

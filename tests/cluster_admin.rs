@@ -355,12 +355,24 @@ fn acls_create_filter_delete() {
         201
     );
 
-    let all = host.get(&format!("{c}/acls?resource_type=TOPIC&resource_name={topic}")).json();
+    // Brokers apply ACL changes from the metadata log each on their own: a describe may reach one
+    // that has not yet. Each listing waits (bounded) for the count it expects rather than race.
+    let listed = |query: &str, want: usize| {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let v = host.get(&format!("{c}/acls?{query}")).json();
+            if v["data"].as_array().unwrap().len() == want || std::time::Instant::now() > until {
+                return v;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    let all = listed(&format!("resource_type=TOPIC&resource_name={topic}"), 3);
     assert_eq!(all["kind"], "KafkaAclList");
     assert_eq!(all["data"].as_array().unwrap().len(), 3);
-    let alice = host.get(&format!("{c}/acls?resource_name={topic}&principal=User:alice")).json();
+    let alice = listed(&format!("resource_name={topic}&principal=User:alice"), 2);
     assert_eq!(alice["data"].as_array().unwrap().len(), 2);
-    let read = host.get(&format!("{c}/acls?resource_name={topic}&operation=READ")).json();
+    let read = listed(&format!("resource_name={topic}&operation=READ"), 1);
     assert_eq!(read["data"][0]["principal"], "User:alice");
     assert_eq!(read["data"][0]["kind"], "KafkaAcl");
 
@@ -385,16 +397,7 @@ fn acls_create_filter_delete() {
     );
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.json()["data"].as_array().unwrap().len(), 2);
-    // Brokers apply the deletion from the metadata log each on their own: a describe may reach
-    // one that has not yet. Wait for it (bounded) rather than race it.
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let left = loop {
-        let left = host.get(&format!("{c}/acls?resource_type=TOPIC&resource_name={topic}")).json();
-        if left["data"].as_array().unwrap().len() == 1 || std::time::Instant::now() > until {
-            break left;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
+    let left = listed(&format!("resource_type=TOPIC&resource_name={topic}"), 1);
     assert_eq!(left["data"].as_array().unwrap().len(), 1);
     assert_eq!(left["data"][0]["principal"], "User:bob");
     host.send("DELETE", &format!("{c}/acls?resource_type=TOPIC&resource_name={topic}"), &[], None);

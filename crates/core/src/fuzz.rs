@@ -1,5 +1,6 @@
 //! Fuzz entry points: every parser that reads bytes from outside — broker frames, the streamed
-//! JSON splitter, the route table, Accept negotiation, RFC 3339 times. Each takes arbitrary
+//! JSON splitter, the route table, Accept negotiation, RFC 3339 times, the Schema Registry's
+//! HTTP answers, schema-bound records (wire format + Avro), SCRAM server messages. Each takes arbitrary
 //! bytes and must return (an error is fine), never panic or hang. `fuzz/` runs them under
 //! libFuzzer (`make fuzz`); the proptests run the same functions on every `make test`.
 
@@ -88,6 +89,48 @@ pub fn rfc3339(data: &[u8]) {
     }
 }
 
+/// A Schema Registry answer as the HTTP client reads it, delivered in pieces the first byte sets.
+pub fn registry_answer(data: &[u8]) {
+    use futures::FutureExt;
+    let Some((&step, answer)) = data.split_first() else { return };
+    let mut peer = crate::registry::http1::Replay::new(answer, usize::from(step));
+    let done = crate::registry::http1::exchange(&mut peer, "GET", "h", "/", &[], None).now_or_never();
+    // The peer is always ready: the exchange ends (answer or error) without waiting.
+    assert!(done.is_some(), "the HTTP client waited on a peer that had nothing more to say");
+}
+
+/// A record's bytes under an avro consumer: the wire-format header, then Avro decoding.
+pub fn avro_record(data: &[u8]) {
+    thread_local! {
+        static SCHEMA: Option<crate::registry::avro::AvroSchema> = crate::registry::avro::AvroSchema::parse(
+            r#"{"type":"record","name":"R","fields":[{"name":"s","type":"string"},
+                {"name":"u","type":["null","long",{"type":"array","items":"R"}]},
+                {"name":"m","type":{"type":"map","values":"bytes"}},
+                {"name":"e","type":{"type":"enum","name":"E","symbols":["A","B"]}},
+                {"name":"f","type":{"type":"fixed","name":"F","size":3}},{"name":"d","type":"double"}]}"#,
+            &[],
+        )
+        .ok();
+    }
+    let payload = crate::registry::unframe(data).map(|(_, p)| p).unwrap_or(data);
+    SCHEMA.with(|s| {
+        if let Some(s) = s
+            && let Ok(json) = s.decode(payload)
+        {
+            // What decodes and encodes again decodes to the same JSON (a NaN renders as null,
+            // which does not encode: that is the one way back that may fail).
+            if let Ok(again) = s.encode(&json) {
+                assert_eq!(s.decode(&again).ok(), Some(json));
+            }
+        }
+    });
+}
+
+/// SCRAM server messages (see `kafka::sasl::fuzz_scram`).
+pub fn scram(data: &[u8]) {
+    crate::kafka::sasl::fuzz_scram(data);
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -97,12 +140,15 @@ mod tests {
     fn seeds_pass() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 5] = [
+        let targets: [(&str, Target); 8] = [
             ("frame", super::frame),
             ("json_stream", super::json_stream),
             ("route", super::route),
             ("negotiate", super::negotiate),
             ("rfc3339", super::rfc3339),
+            ("registry_answer", super::registry_answer),
+            ("avro_record", super::avro_record),
+            ("scram", super::scram),
         ];
         for (name, target) in targets {
             let dir = root.join(name);
@@ -122,6 +168,9 @@ mod tests {
             super::route(&data);
             super::negotiate(&data);
             super::rfc3339(&data);
+            super::registry_answer(&data);
+            super::avro_record(&data);
+            super::scram(&data);
         }
     }
 }

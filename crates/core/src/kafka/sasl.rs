@@ -267,6 +267,24 @@ impl<'a> Scram<'a> {
     }
 }
 
+/// What a broker (or anything posing as one) may send during SCRAM: a server-first message, a
+/// zero byte, a server-final message. Errors are fine; panics are not.
+pub fn fuzz_scram(data: &[u8]) {
+    let (first, last) = match data.iter().position(|b| *b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    // Costly iteration counts only slow the fuzzer down; the cap itself has a unit test.
+    if attributes(&String::from_utf8_lossy(first)).iter().any(|(k, v)| *k == 'i' && v.len() > 4) {
+        return;
+    }
+    let password = Secret::new("pw");
+    let mut s = Scram::new(Hash::Sha256, "user", &password, "nonce".into());
+    if s.next(first).is_ok() {
+        let _ = s.next(last);
+    }
+}
+
 /// `k=value` attributes of a SCRAM message (values may contain '=').
 fn attributes(text: &str) -> Vec<(char, &str)> {
     text.split(',')

@@ -159,6 +159,32 @@ async fn dechunk<S: Stream>(stream: &mut S, mut buf: Vec<u8>) -> io::Result<Vec<
     }
 }
 
+/// A peer that replays `answer` in pieces of `step` bytes (the fuzz target and the tests).
+pub struct Replay {
+    answer: Vec<u8>,
+    at: usize,
+    step: usize,
+}
+
+impl Replay {
+    pub fn new(answer: &[u8], step: usize) -> Self {
+        Replay { answer: answer.to_vec(), at: 0, step: step.max(1) }
+    }
+}
+
+impl Stream for Replay {
+    async fn write_all(&mut self, _data: Vec<u8>) -> io::Result<()> {
+        Ok(())
+    }
+
+    async fn read_some(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let n = (self.answer.len() - self.at).min(self.step);
+        buf.extend_from_slice(&self.answer[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
@@ -167,26 +193,8 @@ fn invalid(message: String) -> io::Error {
 mod tests {
     use super::*;
 
-    /// A canned peer: what the client writes is dropped, reads come from `answer` in small pieces.
-    struct Canned {
-        answer: Vec<u8>,
-        at: usize,
-    }
-
-    impl Stream for Canned {
-        async fn write_all(&mut self, _data: Vec<u8>) -> io::Result<()> {
-            Ok(())
-        }
-        async fn read_some(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-            let n = (self.answer.len() - self.at).min(7);
-            buf.extend_from_slice(&self.answer[self.at..self.at + n]);
-            self.at += n;
-            Ok(n)
-        }
-    }
-
     fn run(answer: &str) -> io::Result<(u16, Vec<u8>)> {
-        let mut s = Canned { answer: answer.as_bytes().to_vec(), at: 0 };
+        let mut s = Replay::new(answer.as_bytes(), 7);
         futures::executor::block_on(exchange(&mut s, "GET", "h", "/x", &[], None))
     }
 

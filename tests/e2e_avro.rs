@@ -336,3 +336,50 @@ fn a_registry_that_goes_away_is_40801_then_recovers() {
     registry("stop");
     kafka.delete_topic(&topic);
 }
+
+/// POST to the registry itself (schemas registered as a Java producer would, references included).
+fn registry_post(path: &str, body: &Value) -> Value {
+    let url = registry();
+    let rest = url.trim_start_matches("http://");
+    let (authority, base) = rest.split_once('/').unwrap();
+    let port: u16 = authority.rsplit_once(':').unwrap().1.parse().unwrap();
+    let r = common::request(
+        port,
+        "POST",
+        &format!("/{base}{path}"),
+        &[("content-type", "application/vnd.schemaregistry.v1+json")],
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+#[test]
+fn a_named_type_from_another_subject_is_resolved() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS", "KRE_TEST_REGISTRY", "KRE_TEST_PYTHON");
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("avro-ref");
+    kafka.create_topic(&topic, 1, 1);
+    // kre.ref.Address lives in a subject of its own; Person refers to it by name.
+    let address =
+        r#"{"type":"record","name":"Address","namespace":"kre.ref","fields":[{"name":"city","type":"string"}]}"#;
+    let address_subject = unique("kre.ref.Address");
+    registry_post(&format!("/subjects/{address_subject}/versions"), &json!({"schema": address}));
+    let person = r#"{"type":"record","name":"Person","namespace":"kre.ref","fields":[{"name":"name","type":"string"},{"name":"home","type":"kre.ref.Address"}]}"#;
+    let id = registry_post(
+        &format!("/subjects/{topic}-value/versions"),
+        &json!({"schema": person, "references": [{"name": "kre.ref.Address", "subject": address_subject, "version": 1}]}),
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let host = host();
+    let value = json!({"name": "ref", "home": {"city": "Oslo"}});
+    let r = produce(&host, &topic, &json!({"value_schema_id": id, "records": [{"value": value}]}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = consume(&host, &topic, 1);
+    assert_eq!(got[0]["value"], value);
+    // Confluent's deserializer resolves the same reference and reads our bytes.
+    let read = python(&["read", &bootstrap(), &registry(), &topic, "1"]);
+    assert_eq!(read[0]["value"], value);
+    kafka.delete_topic(&topic);
+}

@@ -39,17 +39,15 @@ impl AvroSchema {
             let (schema, _) = Schema::parse_str_with_list(text, &refs).map_err(|e| e.to_string())?;
             schema
         };
-        let mut all = vec![&schema];
         let referenced: Vec<Schema> =
             Schema::parse_list(references.iter().map(String::as_str)).map_err(|e| e.to_string())?;
-        all.extend(referenced.iter());
-        let mut names = HashMap::new();
-        for s in all {
-            let resolved = apache_avro::schema::ResolvedSchema::try_from(s).map_err(|e| e.to_string())?;
-            for (name, schema) in resolved.get_names() {
-                names.insert(name.clone(), (*schema).clone());
-            }
-        }
+        // Dependencies first: the resolver looks a reference up when it meets it.
+        let mut all: Vec<&Schema> = referenced.iter().collect();
+        all.push(&schema);
+        // Resolved together: the main schema's references point into the others.
+        let resolved = apache_avro::schema::ResolvedSchema::try_from(all).map_err(|e| e.to_string())?;
+        let names: HashMap<Name, Schema> =
+            resolved.get_names().iter().map(|(name, schema)| (name.clone(), (*schema).clone())).collect();
         Ok(AvroSchema { schema, references: referenced, names })
     }
 
@@ -369,5 +367,20 @@ mod tests {
         let e = s.encode(&json!({"name":"x","kind":"C"})).expect_err("symbol");
         assert!(e.contains("field 'kind'"), "{e}");
         assert!(AvroSchema::parse(r#"{"type":"record"}"#, &[]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::*;
+
+    #[test]
+    fn a_named_type_from_a_referenced_schema_resolves() {
+        let address =
+            r#"{"type":"record","name":"Address","namespace":"kre.ref","fields":[{"name":"city","type":"string"}]}"#;
+        let person = r#"{"type":"record","name":"Person","namespace":"kre.ref","fields":[{"name":"name","type":"string"},{"name":"home","type":"kre.ref.Address"}]}"#;
+        let s = AvroSchema::parse(person, &[address.to_owned()]).expect("resolves");
+        let v = serde_json::json!({"name": "x", "home": {"city": "Oslo"}});
+        assert_eq!(s.decode(&s.encode(&v).expect("encodes")).expect("decodes"), v);
     }
 }

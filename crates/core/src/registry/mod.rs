@@ -68,12 +68,18 @@ pub struct Schema {
 impl Schema {
     /// Parses `text` of `kind` (Err: the schema is invalid, 42205).
     pub fn parse(id: i32, kind: Kind, text: &str) -> Result<Schema, Error> {
+        Schema::parse_with(id, kind, text, &[])
+    }
+
+    /// Like [`Schema::parse`], with the texts of the schemas it references (named types defined
+    /// in other subjects), dependencies first.
+    pub fn parse_with(id: i32, kind: Kind, text: &str, references: &[String]) -> Result<Schema, Error> {
         match kind {
             Kind::Avro => Ok(Schema {
                 id,
                 kind,
                 avro: Some(
-                    avro::AvroSchema::parse(text, &[])
+                    avro::AvroSchema::parse(text, references)
                         .map_err(|e| Error::Invalid(format!("Invalid Avro schema: {e}")))?,
                 ),
             }),
@@ -137,9 +143,45 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
             "JSON" => Kind::Json,
             _ => Kind::Avro,
         };
-        let schema = Rc::new(Schema::parse(id, kind, text)?);
+        let references = self.references(&answer, deadline).await?;
+        let schema = Rc::new(Schema::parse_with(id, kind, text, &references)?);
         self.remember(schema.clone());
         Ok(schema)
+    }
+
+    /// The texts of the schemas an answer's `references` name (each a subject's version),
+    /// theirs first, depth-first; a cycle or a chain deeper than 16 is refused.
+    async fn references(&self, answer: &Value, deadline: Deadline) -> Result<Vec<String>, Error> {
+        let mut texts = Vec::new();
+        let mut pending: Vec<(Value, usize)> = vec![(answer.clone(), 0)];
+        let mut seen = std::collections::HashSet::new();
+        // Each answer's references are fetched, and theirs before them (a stack of answers).
+        let mut ordered: Vec<String> = Vec::new();
+        while let Some((a, depth)) = pending.pop() {
+            let Some(refs) = a["references"].as_array() else { continue };
+            if depth >= 16 {
+                return Err(Error::Invalid("schema references nest deeper than 16".into()));
+            }
+            for r in refs {
+                let (Some(subject), Some(version)) = (r["subject"].as_str(), r["version"].as_i64()) else {
+                    return Err(Error::Invalid(format!("malformed schema reference {r}")));
+                };
+                if !seen.insert((subject.to_owned(), version)) {
+                    continue;
+                }
+                let path = format!("/subjects/{}/versions/{version}", crate::http::router::encode_segment(subject));
+                let referenced = self.call("GET", &path, None, deadline).await?;
+                if let Some(t) = referenced["schema"].as_str() {
+                    ordered.push(t.to_owned());
+                }
+                pending.push((referenced, depth + 1));
+            }
+        }
+        // Deepest dependencies were found last: they go first.
+        while let Some(t) = ordered.pop() {
+            texts.push(t);
+        }
+        Ok(texts)
     }
 
     /// Version `version` (None: the latest) of `subject`, with its version number.
@@ -166,7 +208,8 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
             "JSON" => Kind::Json,
             _ => Kind::Avro,
         };
-        let schema = Rc::new(Schema::parse(id, kind, text)?);
+        let references = self.references(&answer, deadline).await?;
+        let schema = Rc::new(Schema::parse_with(id, kind, text, &references)?);
         self.remember(schema.clone());
         Ok((schema, number))
     }

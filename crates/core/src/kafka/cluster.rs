@@ -31,7 +31,7 @@ pub struct ClientConfig {
     pub host_map: HostMap,
     /// Upper bound for one connection attempt, so a dead bootstrap server leaves time for the next.
     pub connect_timeout_ms: u64,
-    /// TLS for every connection (`SSL`, `SASL_SSL`); shared so sessions resume.
+    /// TLS for every connection (`SSL`, `SASL_SSL`); shared so sessions may resume.
     pub tls: Option<Arc<super::tls::Tls>>,
     /// The SASL login of every connection (`SASL_*`).
     pub sasl: Option<Sasl>,

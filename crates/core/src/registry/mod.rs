@@ -137,13 +137,19 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
             return Ok(s.clone());
         }
         let answer = self.call("GET", &format!("/schemas/ids/{id}"), None, deadline).await?;
+        self.parse_answer(id, &answer, deadline).await
+    }
+
+    /// A registry answer carrying a schema (`schema`, `schemaType`, `references`), parsed with
+    /// what it references and cached under `id`.
+    async fn parse_answer(&self, id: i32, answer: &Value, deadline: Deadline) -> Result<Rc<Schema>, Error> {
         let text = answer["schema"].as_str().ok_or_else(|| Error::Unavailable("answer without a schema".into()))?;
         let kind = match answer["schemaType"].as_str().unwrap_or("AVRO") {
             "PROTOBUF" => Kind::Protobuf,
             "JSON" => Kind::Json,
             _ => Kind::Avro,
         };
-        let references = self.references(&answer, deadline).await?;
+        let references = self.references(answer, deadline).await?;
         let schema = Rc::new(Schema::parse_with(id, kind, text, &references)?);
         self.remember(schema.clone());
         Ok(schema)
@@ -152,7 +158,6 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
     /// The texts of the schemas an answer's `references` name (each a subject's version),
     /// theirs first, depth-first; a cycle or a chain deeper than 16 is refused.
     async fn references(&self, answer: &Value, deadline: Deadline) -> Result<Vec<String>, Error> {
-        let mut texts = Vec::new();
         let mut pending: Vec<(Value, usize)> = vec![(answer.clone(), 0)];
         let mut seen = std::collections::HashSet::new();
         // Each answer's references are fetched, and theirs before them (a stack of answers).
@@ -178,10 +183,8 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
             }
         }
         // Deepest dependencies were found last: they go first.
-        while let Some(t) = ordered.pop() {
-            texts.push(t);
-        }
-        Ok(texts)
+        ordered.reverse();
+        Ok(ordered)
     }
 
     /// Version `version` (None: the latest) of `subject`, with its version number.
@@ -202,16 +205,7 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
         if let Some(s) = self.by_id.borrow().get(&id) {
             return Ok((s.clone(), number));
         }
-        let text = answer["schema"].as_str().ok_or_else(|| Error::Unavailable("answer without a schema".into()))?;
-        let kind = match answer["schemaType"].as_str().unwrap_or("AVRO") {
-            "PROTOBUF" => Kind::Protobuf,
-            "JSON" => Kind::Json,
-            _ => Kind::Avro,
-        };
-        let references = self.references(&answer, deadline).await?;
-        let schema = Rc::new(Schema::parse_with(id, kind, text, &references)?);
-        self.remember(schema.clone());
-        Ok((schema, number))
+        Ok((self.parse_answer(id, &answer, deadline).await?, number))
     }
 
     /// Registers `text` under `subject` (or finds it there) and returns the parsed schema.

@@ -464,15 +464,7 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
                 r.offset, r.partition, r.topic
             ),
         );
-        for dropped in out.drain(bad..) {
-            let keep =
-                rec.position(&dropped.topic, dropped.partition).map_or(dropped.offset, |p| p.min(dropped.offset));
-            rec.set_position(&dropped.topic, dropped.partition, keep);
-        }
-        if out.is_empty() {
-            save(ctx, &mut rec).await?;
-            return Err(err);
-        }
+        stop_at(ctx, &mut rec, &mut out, bad, err).await?;
     }
     // Saved first: a request that lost a race (409) encodes nothing.
     save(ctx, &mut rec).await?;
@@ -549,6 +541,19 @@ async fn decode_avro<C: Connect, R: Runtime, K: KvStore>(
             r.offset, r.partition, r.topic
         ),
     );
+    stop_at(ctx, rec, out, bad, err).await
+}
+
+/// Ends an answer before the record at `bad`, which cannot be shown in the consumer's format:
+/// the records before it are answered, the positions stay on it and what follows it; with
+/// nothing before it the request fails with `err` (the positions saved first).
+async fn stop_at<C: Connect, R: Runtime, K: KvStore>(
+    ctx: &Ctx<'_, C, R, K>,
+    rec: &mut ConsumerInstance,
+    out: &mut Vec<consumer::FetchedRecord>,
+    bad: usize,
+    err: ApiError,
+) -> ApiResult<()> {
     for dropped in out.drain(bad..) {
         let keep = rec.position(&dropped.topic, dropped.partition).map_or(dropped.offset, |p| p.min(dropped.offset));
         rec.set_position(&dropped.topic, dropped.partition, keep);

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Builds the Spin component and the key-value shim for wasm32-wasip2 and composes them for
-# wasmtime: target/kafka-rest-edge.composed.wasm. The component alone is what Spin runs.
+# Builds both artifacts and the key-value shim for wasm32-wasip2, and composes each artifact with
+# the shim for wasmtime serve:
+#   target/wasm32-wasip2/release/kafka_rest_edge.wasm     WASI 0.3 (Spin >= 4.1)
+#   target/wasm32-wasip2/release/kafka_rest_edge_p2.wasm  WASI 0.2 (Spin 3.x, 4.0.x, SpinKube)
+#   target/kafka-rest-edge.composed.wasm, target/kafka-rest-edge-p2.composed.wasm  (wasmtime serve)
+# The artifacts alone are what Spin runs.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
 cd "$here/.."
 "$here/install-tools.sh" all
-cargo build --release --target wasm32-wasip2 -p kafka-rest-edge -p kre-kv-redis
+cargo build --release --target wasm32-wasip2 -p kafka-rest-edge -p kafka-rest-edge-p2 -p kre-kv-redis
 out=target/wasm32-wasip2/release
 wac plug --plug "$out/kre_kv_redis.wasm" "$out/kafka_rest_edge.wasm" -o target/kafka-rest-edge.composed.wasm
-echo "[build] component $(stat -c %s "$out/kafka_rest_edge.wasm") bytes; composed $(stat -c %s target/kafka-rest-edge.composed.wasm) bytes"
+wac plug --plug "$out/kre_kv_redis.wasm" "$out/kafka_rest_edge_p2.wasm" -o target/kafka-rest-edge-p2.composed.wasm
+echo "[build] WASI 0.3 component $(stat -c %s "$out/kafka_rest_edge.wasm") bytes; WASI 0.2 component $(stat -c %s "$out/kafka_rest_edge_p2.wasm") bytes"

@@ -64,6 +64,12 @@ impl KvStore for SpinKv {
 
     /// One compare-and-swap: what `cas` saw is checked, and `swap` writes only if nothing changed
     /// since (these calls are synchronous: each blocks this instance for one round trip).
+    /// Atomic on every store (Redis INCRBY; a transaction on Spin's SQLite store): what claims a
+    /// name, where a compare-and-swap of an absent key is not safe (state::create_consumer).
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
+        atomics::increment(&*self.bucket()?, key, delta).map_err(|e| KvError(format!("increment {key}: {e:?}")))
+    }
+
     async fn set_if(&self, key: &str, value: &[u8], current: &dyn Fn(Option<&[u8]>) -> bool) -> Result<SetIf, KvError> {
         let bucket = self.bucket()?;
         let cas = atomics::Cas::new(&bucket, key).map_err(|e| KvError(format!("cas {key}: {e:?}")))?;

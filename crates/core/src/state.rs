@@ -25,6 +25,18 @@ pub trait KvStore {
         self.set(key, value).await?;
         Ok(SetIf::Written)
     }
+
+    /// Adds `delta` to the counter at `key` (absent: 0) and returns the new value, atomically
+    /// where the store can (`wasi:keyvalue` atomics: Redis INCRBY, a transaction on Spin's SQLite
+    /// store). The default is read-then-write, for stores in tests.
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
+        let now = match self.get(key).await? {
+            Some(b) => i64::from_le_bytes(b.try_into().map_err(|_| KvError(format!("{key} is not a counter")))?),
+            None => 0,
+        } + delta;
+        self.set(key, &now.to_le_bytes()).await?;
+        Ok(now)
+    }
 }
 
 /// The outcome of [`KvStore::set_if`].
@@ -52,6 +64,15 @@ impl KvStore for MemoryKv {
         Ok(())
     }
 }
+
+/// Key of the counter whose first increment claims a consumer instance's name (see
+/// [`create_consumer`]).
+pub fn claim_key(group: &str, instance: &str) -> String {
+    format!("claim/{}", consumer_key(group, instance))
+}
+
+/// How many of a record's latest write ids it keeps (see [`ConsumerInstance::recent_writes`]).
+const RECENT_WRITES: usize = 8;
 
 /// Key of a v2 consumer instance's record.
 pub fn consumer_key(group: &str, instance: &str) -> String {
@@ -96,6 +117,10 @@ pub struct ConsumerInstance {
     /// The Kafka principal that created it (passthrough: `User:alice`); only it may use it.
     #[serde(default)]
     pub owner: Option<String>,
+    /// The write ids of the latest writes (this one last): a writer reads the record back and
+    /// finds its own id here exactly when its write took effect, even if others followed at once.
+    #[serde(default)]
+    pub recent_writes: Vec<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -191,32 +216,78 @@ fn stored_version(bytes: &[u8]) -> Option<(i64, u64)> {
     serde_json::from_slice::<Version>(bytes).ok().map(|v| (v.created_ms, v.version))
 }
 
-/// Writes `rec` if nobody wrote it since it was read at `rec.version` — one compare-and-swap on
-/// stores that have it (Spin's wasi:keyvalue atomics, the Redis shim), so a request that lost a
-/// race is refused rather than moving positions backwards — bumping the version.
+/// Writes `rec` if nobody wrote it since it was read at `rec.version`, bumping the version; a
+/// request that lost a race is refused rather than moving positions backwards.
+///
+/// The write is a compare-and-swap, but what the store answers is not trusted: Spin's Redis store
+/// reports an aborted transaction (the key changed under its WATCH) as a success, and Spin 4.1-pre
+/// has answered CasFailed for a write it made. What is stored afterwards decides: the write took
+/// effect exactly when the record holds this write's id among its latest ones (write ids are
+/// random per write, so no other write can leave ours there).
 pub async fn save_consumer<K: KvStore>(kv: &K, rec: &mut ConsumerInstance) -> Result<(), SaveError> {
     let key = consumer_key(&rec.group, &rec.name);
     let read_at = rec.version;
     rec.version += 1;
+    rec.recent_writes.push(rec.write_id);
+    if rec.recent_writes.len() > RECENT_WRITES {
+        rec.recent_writes.remove(0);
+    }
+    let result = write_checked(kv, &key, rec, Some((rec.created_ms, read_at))).await;
+    if result.is_err() {
+        rec.version = read_at;
+        rec.recent_writes.pop();
+    }
+    result
+}
+
+async fn write_checked<K: KvStore>(
+    kv: &K,
+    key: &str,
+    rec: &ConsumerInstance,
+    read: Option<(i64, u64)>,
+) -> Result<(), SaveError> {
     let bytes = serde_json::to_vec(rec).map_err(|e| KvError(e.to_string()))?;
-    let read = Some((rec.created_ms, read_at));
-    match kv.set_if(&key, &bytes, &|stored| stored.and_then(stored_version) == read).await {
-        Ok(SetIf::Written) => Ok(()),
-        Ok(SetIf::Refused(stored)) => {
-            rec.version = read_at;
-            Err(if stored.is_none() { SaveError::Gone } else { SaveError::Conflict })
-        }
-        Err(e) => {
-            rec.version = read_at;
-            Err(e.into())
-        }
+    kv.set_if(key, &bytes, &|stored| stored.and_then(stored_version) == read).await?;
+    match kv.get(key).await? {
+        None => Err(SaveError::Gone),
+        Some(stored) if wrote(&stored, rec.write_id) => Ok(()),
+        Some(_) => Err(SaveError::Conflict),
     }
 }
 
-/// Stores a new consumer record unless one of that name exists (atomically where the store can).
+/// Whether the stored bytes carry write `id` among their latest writes.
+fn wrote(stored: &[u8], id: u64) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Writes {
+        #[serde(default)]
+        recent_writes: Vec<u64>,
+    }
+    serde_json::from_slice::<Writes>(stored).is_ok_and(|w| w.recent_writes.contains(&id))
+}
+
+/// Stores a new consumer record unless the name is taken; false when it is.
+///
+/// The name is claimed by the first increment of its claim key, which is atomic on every store
+/// (a compare-and-swap on a key that does not exist yet is not: Spin's SQLite store makes it an
+/// insert-or-overwrite, and two racing creates both "won"). The claim is released with the record.
 pub async fn create_consumer<K: KvStore>(kv: &K, rec: &ConsumerInstance) -> Result<bool, KvError> {
-    let bytes = serde_json::to_vec(rec).map_err(|e| KvError(e.to_string()))?;
-    Ok(kv.set_if(&consumer_key(&rec.group, &rec.name), &bytes, &|stored| stored.is_none()).await? == SetIf::Written)
+    if kv.increment(&claim_key(&rec.group, &rec.name), 1).await? != 1 {
+        return Ok(false);
+    }
+    let mut rec = rec.clone();
+    rec.recent_writes = vec![rec.write_id];
+    // A record without a claim (written before claims existed) still keeps its name.
+    match write_checked(kv, &consumer_key(&rec.group, &rec.name), &rec, None).await {
+        Ok(()) => Ok(true),
+        Err(SaveError::Kv(e)) => Err(e),
+        Err(_) => Ok(false),
+    }
+}
+
+/// Removes a consumer record, then its name's claim (the name can be created again).
+pub async fn delete_consumer<K: KvStore>(kv: &K, group: &str, name: &str) -> Result<(), KvError> {
+    kv.delete(&consumer_key(group, name)).await?;
+    kv.delete(&claim_key(group, name)).await
 }
 
 #[cfg(test)]
@@ -242,6 +313,7 @@ mod tests {
             last_commit_ms: 0,
             write_id: 0,
             owner: None,
+            recent_writes: vec![],
         }
     }
 
@@ -253,6 +325,7 @@ mod tests {
             kv.set(&consumer_key("g", "c"), &serde_json::to_vec(&rec).expect("json")).await.expect("set");
             // Two requests read version 1; the first write wins, the second is refused.
             let (mut a, mut b) = (rec.clone(), rec.clone());
+            (a.write_id, b.write_id) = (1, 2);
             a.set_position("t", 0, 10);
             b.set_position("t", 0, 5);
             save_consumer(&kv, &mut a).await.expect("first writer");
@@ -270,11 +343,72 @@ mod tests {
             again.created_ms += 1;
             kv.set(&consumer_key("g", "c"), &serde_json::to_vec(&again).expect("json")).await.expect("set");
             let mut stale = rec.clone();
+            stale.write_id = 3;
             assert!(matches!(save_consumer(&kv, &mut stale).await, Err(SaveError::Conflict)));
             kv.delete(&consumer_key("g", "c")).await.expect("delete");
             // Create-if-absent: the first create of a name wins.
             assert!(create_consumer(&kv, &rec).await.expect("create"));
             assert!(!create_consumer(&kv, &rec).await.expect("second create"), "the name is taken");
+        });
+    }
+
+    /// A store whose compare-and-swap answers wrongly, as Spin's do: a swap of an absent key
+    /// overwrites whatever is there (the SQLite store), and a refused swap may answer success
+    /// or a made one failure (the Redis store).
+    #[derive(Default)]
+    struct LyingKv {
+        inner: MemoryKv,
+        turn: std::cell::Cell<u32>,
+    }
+
+    impl KvStore for LyingKv {
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+            self.inner.get(key).await
+        }
+        async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+            self.inner.set(key, value).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), KvError> {
+            self.inner.delete(key).await
+        }
+        async fn set_if(&self, key: &str, value: &[u8], current: &dyn Fn(Option<&[u8]>) -> bool) -> Result<SetIf, KvError> {
+            self.turn.set(self.turn.get() + 1);
+            let stored = self.inner.get(key).await?;
+            if stored.is_none() || current(stored.as_deref()) {
+                self.inner.set(key, value).await?;
+                // Every other made write is reported as failed.
+                return Ok(if self.turn.get() % 2 == 0 { SetIf::Refused(Some(value.to_vec())) } else { SetIf::Written });
+            }
+            Ok(SetIf::Written)
+        }
+    }
+
+    #[test]
+    fn what_is_stored_decides_not_what_the_store_answers() {
+        futures::executor::block_on(async {
+            let kv = LyingKv::default();
+            let mut rec = instance();
+            rec.write_id = 10;
+            // Racing creates of one name: the claim lets one through, though a swap of the absent
+            // key would have let every one overwrite the other.
+            assert!(create_consumer(&kv, &rec).await.expect("create"));
+            let mut other = rec.clone();
+            other.write_id = 11;
+            assert!(!create_consumer(&kv, &other).await.expect("second create"));
+            let stored = load_consumer(&kv, "g", "c").await.expect("load").expect("exists");
+            assert_eq!(stored.write_id, 10, "the winner's record stands");
+            // Two writers read version 1: the second's swap "succeeds" without writing.
+            let (mut a, mut b) = (stored.clone(), stored.clone());
+            (a.write_id, b.write_id) = (20, 21);
+            a.set_position("t", 0, 10);
+            b.set_position("t", 0, 5);
+            save_consumer(&kv, &mut a).await.expect("a made write reported failed is still made");
+            assert!(matches!(save_consumer(&kv, &mut b).await, Err(SaveError::Conflict)));
+            let stored = load_consumer(&kv, "g", "c").await.expect("load").expect("exists");
+            assert_eq!((stored.version, stored.position("t", 0)), (2, Some(10)));
+            // Released with the record: the name can be created again.
+            delete_consumer(&kv, "g", "c").await.expect("delete");
+            assert!(create_consumer(&kv, &other).await.expect("create again"));
         });
     }
 

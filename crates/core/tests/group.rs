@@ -61,6 +61,7 @@ fn instance(group: &str, name: &str, topic: &str) -> ConsumerInstance {
         last_commit_ms: 0,
         write_id: 0,
         owner: None,
+        recent_writes: vec![],
     }
 }
 

@@ -1,4 +1,5 @@
-//! The component: wit-bindgen exports of `spin:key-value` and `spin:variables`.
+//! The component: wit-bindgen exports of `spin:key-value`, `spin:variables`, `wasi:config` and
+//! `wasi:keyvalue`.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -167,6 +168,25 @@ impl vars::Guest for Shim {
         }
         std::env::var(name.to_ascii_uppercase())
             .map_err(|_| VarError::Undefined(format!("no environment variable {}", name.to_ascii_uppercase())))
+    }
+}
+
+// wasi:config (the WASI 0.2 artifact's settings): the same environment variables as above.
+use exports::wasi::config::store::{self as config, Error as ConfigError};
+
+impl config::Guest for Shim {
+    fn get(key: String) -> Result<Option<String>, ConfigError> {
+        Ok(std::env::var(key.to_ascii_uppercase()).ok())
+    }
+
+    fn get_all() -> Result<Vec<(String, String)>, ConfigError> {
+        // Only the component's own settings: the host's other environment stays private.
+        Ok(std::env::vars()
+            .filter(|(k, _)| {
+                !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect())
     }
 }
 

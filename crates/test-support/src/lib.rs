@@ -65,6 +65,23 @@ pub fn redis_key(key: &str) -> String {
     if std::env::var("KRE_TEST_HOST").as_deref() == Ok("spin") { key.to_owned() } else { format!("kre:default:{key}") }
 }
 
+/// Which artifact the hosts run (KRE_TEST_ARTIFACT): `p3`, the WASI 0.3 component (default), or
+/// `p2`, the WASI 0.2 one. Returns (the component alone, for Spin; composed with the key-value
+/// shim, for wasmtime serve).
+pub fn artifact() -> (PathBuf, PathBuf) {
+    match std::env::var("KRE_TEST_ARTIFACT").as_deref() {
+        Ok("p2") => (
+            repo().join("target/wasm32-wasip2/release/kafka_rest_edge_p2.wasm"),
+            repo().join("target/kafka-rest-edge-p2.composed.wasm"),
+        ),
+        Ok("p3") | Err(_) => (
+            repo().join("target/wasm32-wasip2/release/kafka_rest_edge.wasm"),
+            repo().join("target/kafka-rest-edge.composed.wasm"),
+        ),
+        Ok(other) => panic!("KRE_TEST_ARTIFACT={other}: p2 or p3"),
+    }
+}
+
 /// `spin up` of the component (KRE_TEST_HOST=spin): a manifest of its own in a fresh directory
 /// (Spin writes `.spin/` beside it), outbound TCP to loopback, Spin's key-value store on the test
 /// Redis (a runtime-config file), the host's variables as Spin variables.
@@ -73,7 +90,7 @@ fn spin_command(port: u16, vars: &[(String, String)]) -> Command {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let manifest = std::fs::read_to_string(repo().join("spin.toml")).unwrap();
-    let component = repo().join("target/wasm32-wasip2/release/kafka_rest_edge.wasm");
+    let component = artifact().0;
     let manifest = manifest
         .replace(
             "source = \"target/wasm32-wasip2/release/kafka_rest_edge.wasm\"",
@@ -136,7 +153,7 @@ impl Host {
             for (k, v) in vars {
                 cmd.arg("--env").arg(format!("{k}={v}"));
             }
-            cmd.arg(repo().join("target/kafka-rest-edge.composed.wasm"));
+            cmd.arg(artifact().1);
             cmd
         };
         // Its own process group: `spin up` starts `spin trigger http` as a child, and dropping the

@@ -112,6 +112,7 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
         last_commit_ms: 0,
         write_id: rt.random_u64(),
         owner: ctx.principal.clone(),
+        recent_writes: vec![],
     };
     // Create-if-absent: of two racing creates of one name, one gets 40902.
     if !crate::state::create_consumer(&ctx.app.kv, &record).await? {
@@ -156,7 +157,7 @@ async fn instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let now = ctx.cluster().runtime().wall_ms();
     if now - rec.last_used_ms > ctx.app.config.consumer_instance_timeout_ms as i64 {
         // Expired: clean up what is left (the broker fenced its membership long ago).
-        ctx.app.kv.delete(&consumer_key(group, name)).await?;
+        crate::state::delete_consumer(&ctx.app.kv, group, name).await?;
         return Err(ApiError::consumer_not_found(group, name));
     }
     Ok(rec)
@@ -265,7 +266,7 @@ pub async fn delete_instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C
     let rec = instance(ctx).await?;
     session(ctx).leave(&rec).await;
     ctx.client().readahead().forget(&consumer_key(&rec.group, &rec.name));
-    ctx.app.kv.delete(&consumer_key(&rec.group, &rec.name)).await?;
+    crate::state::delete_consumer(&ctx.app.kv, &rec.group, &rec.name).await?;
     Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 

@@ -154,6 +154,18 @@ $BENCH consume "$BASE" "bench-six-group-$run_id" "bench-six-$run_id" 20 six | te
 key=$(redis-cli -p 36379 --scan --pattern "kre:default:consumer/*bench-group-$run_id*" | head -1)
 echo "RESULT idle_consumer_store_bytes $(redis-cli -p 36379 STRLEN "$key") bytes" | tee -a "$out/results"
 
+if [ "$ONLY" != consume ]; then
+echo "== the WASI 0.2 artifact, side by side (same broker and Redis, wasmtime serve, its own port)"
+mk "bench-p2rest500-$run_id" >/dev/null
+KRE_COMPONENT=target/kafka-rest-edge-p2.composed.wasm serve_on 38085 "${plaintext[@]}"
+P2=http://127.0.0.1:38085
+p2() { sed 's/^RESULT rest_/RESULT p2_rest_/' | tee -a "$out/results"; }
+$BENCH produce "$P2" "bench-p2rest500-$run_id" 500 8 "$SECS" | p2
+$BENCH produce-latency "$P2" "bench-lat-$run_id" 2000 | p2
+$BENCH consume "$P2" "bench-p2-group-$run_id" "bench-rest500-$run_id" 20 | p2
+stop_extra
+fi
+
 python3 - "$out/results" <<'PY'
 import sys
 r = {}
@@ -196,6 +208,15 @@ if "first_request_sasl_ssl_p50_ms" in r:
           f"SASL_SSL p50 {r['first_request_sasl_ssl_p50_ms']:.1f} ms p99 {r['first_request_sasl_ssl_p99_ms']:.1f} ms")
 if "idle_consumer_store_bytes" in r:
     print(f"idle consumer instance: {r['idle_consumer_store_bytes']:.0f} bytes in the key-value store, none in the proxy's memory")
+q = r.get("p2_rest_produce_b500_records_per_s")
+if q:
+    print("WASI 0.2 artifact ÷ WASI 0.3 artifact (both under wasmtime serve):")
+    print(f"  produce 500/request: {q:>10.0f} vs {r['rest_produce_b500_records_per_s']:.0f} records/s   ratio {q/r['rest_produce_b500_records_per_s']:5.2f}")
+    print(f"  single record p50:   {r['p2_rest_single_p50_ms']:.3f} vs {r['rest_single_p50_ms']:.3f} ms   ratio (0.3 time ÷ 0.2 time) {r['rest_single_p50_ms']/r['p2_rest_single_p50_ms']:5.2f}")
+    print(f"  single record p99:   {r['p2_rest_single_p99_ms']:.3f} vs {r['rest_single_p99_ms']:.3f} ms")
+    qc = r.get("p2_rest_consume_records_per_s")
+    if qc and c:
+        print(f"  consume:             {qc:>10.0f} vs {c:.0f} records/s   ratio {qc/c:5.2f}")
 if n:
     print(f"single record p99: REST {r['rest_single_p99_ms']:.3f} ms, native {r['native_single_p99_ms']:.3f} ms, added {r['rest_single_p99_ms']-r['native_single_p99_ms']:+.3f} ms")
 PY

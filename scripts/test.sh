@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, then
-#   1. builds the component and the composed artifact, checks the component against Spin 4.1's world;
+#   1. builds both artifacts (WASI 0.3 and WASI 0.2) and their wasmtime compositions, checks each
+#      against the Spin worlds it is for;
 #   2. lint: rustfmt, clippy -D warnings (native and wasm32-wasip2);
 #   3. unit tests (native);
 #   4. starts a test broker (127.0.0.1:29092, secure listeners 29094-29098), a test Redis
 #      (127.0.0.1:26379) and a Schema Registry (127.0.0.1:28081), runs the
-#      end-to-end tests (each spawns its own `wasmtime serve` hosts), then the 3-broker cluster tests;
+#      end-to-end tests (each spawns its own hosts: wasmtime serve and spin up, both artifacts),
+#      then the 3-broker cluster tests;
 #   5. stops everything it started, whatever happened.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -40,26 +42,34 @@ step "tools"
 step "build"
 "$here/build.sh"
 
-step "size: the component within its 4 MB budget"
-size=$(stat -c %s target/wasm32-wasip2/release/kafka_rest_edge.wasm)
-echo "component: $size bytes (budget 4000000)"
-[ "$size" -le 4000000 ] || { echo "the component grew past 4 MB" >&2; exit 1; }
+step "size: each artifact within its 4 MB budget"
+for wasm in kafka_rest_edge kafka_rest_edge_p2; do
+  size=$(stat -c %s "target/wasm32-wasip2/release/$wasm.wasm")
+  echo "$wasm.wasm: $size bytes (budget 4000000)"
+  [ "$size" -le 4000000 ] || { echo "$wasm.wasm grew past 4 MB" >&2; exit 1; }
+done
 
-step "Spin 4.1 compatibility (wasm-tools component targets --world http-trigger)"
-spin_wit="${KRE_SPIN_WIT:-$PWD/../shared/wit/spin-up-4.1.0}"
-if [ -d "$spin_wit" ]; then
-  wasm-tools component targets --world http-trigger "$spin_wit" target/wasm32-wasip2/release/kafka_rest_edge.wasm
-  echo "the component targets spin:up@4.1.0/http-trigger"
+step "Spin compatibility: each artifact against the Spin worlds it is for (wasm-tools component targets)"
+shared_wit="${KRE_SPIN_WIT_DIR:-$PWD/../shared/wit}"
+if [ -d "$shared_wit/spin-up-4.1.0" ]; then
+  # WASI 0.3: exports wasi:http/handler@0.3.0, which only Spin >= 4.1 runs.
+  wasm-tools component targets --world http-trigger "$shared_wit/spin-up-4.1.0" target/wasm32-wasip2/release/kafka_rest_edge.wasm
+  echo "kafka_rest_edge.wasm targets spin:up@4.1.0/http-trigger"
+  # WASI 0.2: its imports against each version's platform world (every Spin runs incoming-handler@0.2).
+  for v in 3.6.0 4.0.0 4.1.0; do
+    wasm-tools component targets --world platform "$shared_wit/spin-up-$v" target/wasm32-wasip2/release/kafka_rest_edge_p2.wasm
+    echo "kafka_rest_edge_p2.wasm imports only what spin:up@$v/platform provides"
+  done
 elif [ -n "${CI:-}" ]; then
-  echo "Spin's WIT not found at $spin_wit (set KRE_SPIN_WIT)" >&2; exit 1
+  echo "Spin's WIT not found at $shared_wit (set KRE_SPIN_WIT_DIR)" >&2; exit 1
 else
-  echo "skipped: Spin's WIT not found at $spin_wit (set KRE_SPIN_WIT to check)"
+  echo "skipped: Spin's WIT not found at $shared_wit (set KRE_SPIN_WIT_DIR to check)"
 fi
 
 step "lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --features kre-core/native -q -- -D warnings
-cargo clippy --target wasm32-wasip2 -p kafka-rest-edge -p kre-kv-redis -p kre-wasi-tcp -q -- -D warnings
+cargo clippy --target wasm32-wasip2 -p kafka-rest-edge -p kafka-rest-edge-p2 -p kre-kv-redis -p kre-wasi-tcp -q -- -D warnings
 
 step "unit tests"
 cargo test -q -p kre-core -p kre-kv-redis --lib
@@ -89,11 +99,33 @@ export KRE_KAFKA_JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)
 step "client tests (native core against the real broker)"
 cargo test -q -p kre-core --features native --test '*'
 
-step "end-to-end tests (HTTP → wasmtime serve → component → Kafka / Redis)"
+# Both artifacts and both hosts: the whole suite runs on each artifact and on each host
+# (WASI 0.3 under wasmtime serve, WASI 0.2 under Spin); the other two pairings run the state and
+# v3 suites (key-value races, streaming), which is where hosts and artifacts differ.
+step "end-to-end tests: WASI 0.3 artifact under wasmtime serve (HTTP → host → component → Kafka / Redis)"
 # Every v3 answer is kept for the conformance check against the OpenAPI document (below).
 export KRE_V3_CAPTURE="$KRE_RUN_DIR_TEST/v3-capture"
 rm -rf "$KRE_V3_CAPTURE"
-cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
+KRE_TEST_HOST=wasmtime KRE_TEST_ARTIFACT=p3 cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
+
+KRE_SPIN="${KRE_SPIN:-$(command -v spin || true)}"
+[ -n "$KRE_SPIN" ] || KRE_SPIN="$PWD/../shared/tools/spin/spin"
+if [ -x "$KRE_SPIN" ]; then
+  export KRE_SPIN
+  echo "Spin: $KRE_SPIN ($("$KRE_SPIN" --version))"
+  step "end-to-end tests: WASI 0.2 artifact under spin up (Spin's key-value store on the test Redis)"
+  KRE_TEST_HOST=spin KRE_TEST_ARTIFACT=p2 cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
+  step "end-to-end tests: racing writes on Spin's own key-value store (SQLite)"
+  KRE_TEST_SPIN_KV=sqlite KRE_TEST_HOST=spin KRE_TEST_ARTIFACT=p2 cargo test -q -p kafka-rest-edge --test e2e_state -- --test-threads 2
+  step "end-to-end tests: the cross pairings (state and v3 suites)"
+  KRE_TEST_HOST=spin KRE_TEST_ARTIFACT=p3 cargo test -q -p kafka-rest-edge --test e2e_state --test e2e_v3 -- --test-threads 2
+  KRE_TEST_HOST=wasmtime KRE_TEST_ARTIFACT=p2 cargo test -q -p kafka-rest-edge --test e2e_state --test e2e_v3 -- --test-threads 2
+elif [ -n "${CI:-}" ]; then
+  echo "no spin on PATH and none at ../shared/tools/spin/spin: CI must test under Spin" >&2; exit 1
+else
+  echo "skipped: no spin on PATH or at ../shared/tools/spin/spin (the Spin runs); WASI 0.2 artifact under wasmtime instead"
+  KRE_TEST_HOST=wasmtime KRE_TEST_ARTIFACT=p2 cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
+fi
 
 step "3-broker cluster tests"
 "$here/kafka.sh" start cluster

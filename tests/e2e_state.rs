@@ -68,19 +68,10 @@ fn invalid_consumer_settings_are_42204() {
     host.send("POST", &path, &[("content-type", "text/plain")], Some(b"{}")).assert_error(415, 415);
 }
 
-/// The stored record of a consumer instance, read from Redis itself (the host's key layout).
+/// The stored record of a consumer instance, read from the store itself (the host's key layout).
 fn stored_record(group: &str, name: &str) -> serde_json::Value {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let key = common::redis_key(&format!("consumer/{}/{group}/{name}", group.len()));
-    let mut tcp = std::net::TcpStream::connect(common::env("KRE_TEST_REDIS")).unwrap();
-    tcp.write_all(format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes()).unwrap();
-    let mut reader = BufReader::new(tcp);
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    let len: usize = line.trim_start_matches('$').trim().parse().unwrap();
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).unwrap();
-    serde_json::from_slice(&body).unwrap()
+    let bytes = common::kv_value(&format!("consumer/{}/{group}/{name}", group.len())).expect("the record is stored");
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 /// Many requests for one instance at once, through two hosts: creates of one name and seeks.

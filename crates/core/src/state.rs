@@ -371,13 +371,22 @@ mod tests {
         async fn delete(&self, key: &str) -> Result<(), KvError> {
             self.inner.delete(key).await
         }
-        async fn set_if(&self, key: &str, value: &[u8], current: &dyn Fn(Option<&[u8]>) -> bool) -> Result<SetIf, KvError> {
+        async fn set_if(
+            &self,
+            key: &str,
+            value: &[u8],
+            current: &dyn Fn(Option<&[u8]>) -> bool,
+        ) -> Result<SetIf, KvError> {
             self.turn.set(self.turn.get() + 1);
             let stored = self.inner.get(key).await?;
             if stored.is_none() || current(stored.as_deref()) {
                 self.inner.set(key, value).await?;
                 // Every other made write is reported as failed.
-                return Ok(if self.turn.get() % 2 == 0 { SetIf::Refused(Some(value.to_vec())) } else { SetIf::Written });
+                return Ok(if self.turn.get().is_multiple_of(2) {
+                    SetIf::Refused(Some(value.to_vec()))
+                } else {
+                    SetIf::Written
+                });
             }
             Ok(SetIf::Written)
         }

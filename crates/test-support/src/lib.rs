@@ -82,6 +82,37 @@ pub fn artifact() -> (PathBuf, PathBuf) {
     }
 }
 
+/// With KRE_TEST_SPIN_KV=sqlite, Spin hosts keep their key-value store in Spin's SQLite store
+/// (this file, shared by the test process's hosts) instead of the test Redis.
+fn spin_sqlite() -> Option<PathBuf> {
+    (std::env::var("KRE_TEST_SPIN_KV").as_deref() == Ok("sqlite"))
+        .then(|| std::env::temp_dir().join(format!("kre-spin-kv-{}.db", std::process::id())))
+}
+
+/// What the hosts' key-value store holds at `key`, read from the store itself: the test Redis
+/// (the shim's prefix, or Spin's Redis store's bare keys) or Spin's SQLite file.
+pub fn kv_value(key: &str) -> Option<Vec<u8>> {
+    if std::env::var("KRE_TEST_HOST").as_deref() == Ok("spin")
+        && let Some(db) = spin_sqlite()
+    {
+        let script = "import sqlite3,sys\nr=sqlite3.connect(sys.argv[1]).execute(\"SELECT value FROM spin_key_value WHERE store='default' AND key=?\",(sys.argv[2],)).fetchone()\nsys.stdout.buffer.write(b'' if r is None else b'+'+bytes(r[0]))";
+        let out = Command::new("python3").arg("-c").arg(script).arg(&db).arg(key).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        return out.stdout.strip_prefix(b"+").map(<[u8]>::to_vec);
+    }
+    let key = redis_key(key);
+    let mut tcp = TcpStream::connect(env("KRE_TEST_REDIS")).unwrap();
+    tcp.write_all(format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes()).unwrap();
+    let mut reader = BufReader::new(tcp);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let len: i64 = line.trim_start_matches('$').trim().parse().unwrap();
+    let len = usize::try_from(len).ok()?;
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).unwrap();
+    Some(body)
+}
+
 /// `spin up` of the component (KRE_TEST_HOST=spin): a manifest of its own in a fresh directory
 /// (Spin writes `.spin/` beside it), outbound TCP to loopback, Spin's key-value store on the test
 /// Redis (a runtime-config file), the host's variables as Spin variables.
@@ -93,7 +124,7 @@ fn spin_command(port: u16, vars: &[(String, String)]) -> Command {
     let component = artifact().0;
     let manifest = manifest
         .replace(
-            "source = \"target/wasm32-wasip2/release/kafka_rest_edge.wasm\"",
+            "source = \"target/wasm32-wasip2/release/kafka_rest_edge_p2.wasm\"",
             &format!("source = \"{}\"", component.display()),
         )
         .replace(
@@ -103,15 +134,24 @@ fn spin_command(port: u16, vars: &[(String, String)]) -> Command {
     let manifest = manifest.split("[component.kafka-rest-edge.build]").next().unwrap_or_default().to_owned();
     std::fs::write(dir.join("spin.toml"), manifest).unwrap();
     let redis = vars.iter().find(|(k, _)| k == "KRE_REDIS_ADDR").map(|(_, v)| v.clone()).unwrap_or_default();
-    std::fs::write(
-        dir.join("rt.toml"),
-        format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://{redis}\"\n"),
-    )
-    .unwrap();
+    let store = match spin_sqlite() {
+        // Spin's own store (SQLite), one file shared by this test process's hosts.
+        Some(path) => format!("type = \"spin\"\npath = \"{}\"", path.display()),
+        None => format!("type = \"redis\"\nurl = \"redis://{redis}\""),
+    };
+    std::fs::write(dir.join("rt.toml"), format!("[key_value_store.default]\n{store}\n")).unwrap();
     let spin = std::env::var("KRE_SPIN").unwrap_or_else(|_| "spin".into());
     let mut cmd = Command::new(spin);
     cmd.current_dir(&dir).args(["up", "--listen"]).arg(format!("127.0.0.1:{port}"));
     cmd.args(["--runtime-config-file", "rt.toml"]);
+    // Spin gives components no name lookup: the tests' `localhost` brokers (the TLS listeners'
+    // certificate name) are mapped as a Spin user maps theirs (README, Deploying).
+    let mut vars = vars.to_vec();
+    match vars.iter_mut().find(|(k, _)| k == "KAFKA_HOST_MAP") {
+        Some((_, map)) if !map.split(',').any(|e| e.starts_with("localhost=")) => map.push_str(",localhost=127.0.0.1"),
+        Some(_) => {}
+        None => vars.push(("KAFKA_HOST_MAP".into(), "localhost=127.0.0.1".into())),
+    }
     for (k, v) in vars.iter().filter(|(k, _)| !k.starts_with("KRE_")) {
         cmd.arg("--variable").arg(format!("{}={v}", k.to_ascii_lowercase()));
     }

@@ -2,15 +2,16 @@
 .PHONY: run test build tools serve stop bench fuzz
 
 ## run: broker (127.0.0.1:9092) + Redis + the component under wasmtime serve on 127.0.0.1:8082, in the foreground
+##      HOST=spin: the WASI 0.2 artifact under `spin up` instead (key-value store on the same Redis)
 ##      SECURE=1: the broker only over SASL_SSL (users alice/bob), the proxy passing each caller's identity through
 run:
-	@SECURE=$(SECURE) scripts/run.sh
+	@SECURE=$(SECURE) HOST=$(HOST) scripts/run.sh
 
 ## test: lint, unit tests, then end-to-end tests against a real broker, Redis and wasmtime serve
 test:
 	@scripts/test.sh
 
-## build: the Spin component and the composed artifact for wasmtime (target/kafka-rest-edge.composed.wasm)
+## build: both artifacts (WASI 0.3 and WASI 0.2) and their compositions for wasmtime serve
 build:
 	@scripts/build.sh
 
@@ -18,9 +19,9 @@ build:
 tools:
 	@scripts/install-tools.sh all
 
-## serve PORT=<port>: one more host instance against the already running broker and Redis
+## serve PORT=<port> [HOST=spin]: one more host instance against the already running broker and Redis
 serve:
-	@PORT=$${PORT:-8083} scripts/serve.sh
+	@PORT=$${PORT:-8083} HOST=$(HOST) scripts/serve.sh
 
 ## bench: produce benchmarks, native baseline and REST in one run, printed as ratios (~4 minutes)
 bench:

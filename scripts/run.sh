@@ -25,6 +25,6 @@ if [ -n "${SECURE:-}" ] && [ "${SECURE}" != 0 ]; then
 else
   "$here/kafka.sh" start single
 fi
-echo "[run] serving the REST Proxy API on http://127.0.0.1:8082 (Ctrl-C stops everything)"
+echo "[run] serving the REST Proxy API on http://127.0.0.1:8082 under ${HOST:-wasmtime} (Ctrl-C stops everything)"
 KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}" PORT=8082 "$here/serve.sh" &
 wait $!

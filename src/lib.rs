@@ -54,6 +54,12 @@ async fn handle(request: Request) -> impl IntoResponse {
     if !response.body.is_empty() || response.stream.is_some() || response.status != http::StatusCode::NO_CONTENT {
         builder = builder.header(http::header::CONTENT_TYPE, response.content_type);
     }
+    if response.stream.is_none() {
+        // A known length: the host writes head and body as one piece. Chunked, Spin's server
+        // (no TCP_NODELAY) held small answers on keep-alive connections for the client's delayed
+        // acknowledgement: ~44 ms each, measured.
+        builder = builder.header(http::header::CONTENT_LENGTH, response.body.len());
+    }
     for (name, value) in response.headers {
         builder = builder.header(name, value);
     }

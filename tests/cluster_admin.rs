@@ -49,15 +49,22 @@ fn topic_broker_and_cluster_configs() {
     );
     assert_eq!(r["topic_name"], topic.as_str());
 
-    // PUT → read back → DELETE → default again.
+    // PUT → read back → DELETE → default again. Each broker applies a change when the metadata log
+    // reaches it, and a describe may go to any of the three: wait for it, then check the rest.
     assert_eq!(host.json("PUT", &format!("{t}/retention.ms"), &json!({"value": "3600000"})).status, 204);
-    let r = host.get(&format!("{t}/retention.ms")).json();
+    let mut r = Value::Null;
+    wait_for("retention.ms to apply", 20, || {
+        r = host.get(&format!("{t}/retention.ms")).json();
+        r["value"] == "3600000"
+    });
     assert_eq!(
         (r["value"].as_str(), r["source"].as_str(), r["is_default"].as_bool()),
         (Some("3600000"), Some("DYNAMIC_TOPIC_CONFIG"), Some(false))
     );
     assert_eq!(host.send("DELETE", &format!("{t}/retention.ms"), &[], None).status, 204);
-    assert_eq!(host.get(&format!("{t}/retention.ms")).json()["is_default"], true);
+    wait_for("retention.ms back to its default", 20, || {
+        host.get(&format!("{t}/retention.ms")).json()["is_default"] == true
+    });
 
     // :alter with SET and DELETE; validate_only changes nothing.
     let alter = format!("{c}/topics/{topic}/configs:alter");
@@ -65,12 +72,14 @@ fn topic_broker_and_cluster_configs() {
     assert_eq!(r.status, 204);
     assert_eq!(host.get(&format!("{t}/cleanup.policy")).json()["value"], "delete");
     assert_eq!(host.json("POST", &alter, &json!({"data": [{"name": "cleanup.policy", "value": "compact"}, {"name": "segment.ms", "value": "100000"}]})).status, 204);
-    assert_eq!(host.get(&format!("{t}/cleanup.policy")).json()["value"], "compact");
+    wait_for("cleanup.policy to apply", 20, || host.get(&format!("{t}/cleanup.policy")).json()["value"] == "compact");
     assert_eq!(
         host.json("POST", &alter, &json!({"data": [{"name": "segment.ms", "operation": "DELETE"}]})).status,
         204
     );
-    assert_eq!(host.get(&format!("{t}/segment.ms")).json()["is_default"], true);
+    wait_for("segment.ms back to its default", 20, || {
+        host.get(&format!("{t}/segment.ms")).json()["is_default"] == true
+    });
 
     // Bad input.
     host.json("PUT", &format!("{t}/no.such.config"), &json!({"value": "1"})).assert_error(400, 40002);

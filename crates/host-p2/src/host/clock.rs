@@ -28,10 +28,6 @@ impl kre_core::Runtime for WasiClock {
         wasip2::random::random::get_random_u64()
     }
 
-    fn spawn(&self, fut: impl std::future::Future<Output = ()> + 'static) -> bool {
-        // The reactor runs every task to its end before the export returns, so work spawned
-        // here finishes after the response has gone out, within the same call.
-        wstd::runtime::spawn(fut).detach();
-        true
-    }
+    // `spawn` keeps the default (nothing runs): work after the answer only fills instance memory
+    // for later requests, and WASI 0.2 hosts give every request a fresh instance.
 }

@@ -24,7 +24,7 @@ extra_pid=""
 cleanup() {
   set +e
   [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
-  [ -n "$extra_pid" ] && kill "$extra_pid" 2>/dev/null && wait "$extra_pid" 2>/dev/null
+  [ -n "$extra_pid" ] && kill -- "-$extra_pid" 2>/dev/null && wait "$extra_pid" 2>/dev/null
   "$here/kafka.sh" stop bench
   KRE_REDIS_PORT=36379 KRE_RUN_DIR="$PWD/.run/bench" "$here/redis.sh" stop
   KRE_REGISTRY_PORT=38081 KRE_REGISTRY_MGMT_PORT=39081 KRE_RUN_DIR="$PWD/.run/bench" "$here/registry.sh" stop
@@ -82,12 +82,13 @@ sasl_ssl=(KAFKA_BOOTSTRAP_SERVERS=broker1.kre.test:39095 KAFKA_HOST_MAP=broker1.
 plaintext=(KAFKA_BOOTSTRAP_SERVERS=$BOOT KRE_REDIS_ADDR=127.0.0.1:36379)
 serve_on() { # PORT VAR=VALUE...: one more host, its pid in extra_pid, ready for HTTP (no Kafka touched yet)
   local port=$1; shift
-  env "$@" PORT="$port" "$here/serve.sh" >>"$out/extra.log" 2>&1 &
+  # Its own process group (setsid): `spin up` runs the trigger as a child, stopped with it.
+  setsid env "$@" PORT="$port" "$here/serve.sh" >>"$out/extra.log" 2>&1 &
   extra_pid=$!
   for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$port/ready-probe" && return; sleep 0.05; done
   echo "host on $port did not start:" >&2; tail -5 "$out/extra.log" >&2; exit 1
 }
-stop_extra() { kill "$extra_pid" 2>/dev/null; wait "$extra_pid" 2>/dev/null || true; extra_pid=""; }
+stop_extra() { kill -- "-$extra_pid" 2>/dev/null; wait "$extra_pid" 2>/dev/null || true; extra_pid=""; }
 echo "== native over SASL_SSL (SCRAM-SHA-512): ProducerPerformance, the same settings as above"
 # The broker advertises broker1.kre.test on that listener: the JVM resolves it from a hosts file.
 echo "127.0.0.1 broker1.kre.test" > "$out/hosts"
@@ -166,6 +167,23 @@ $BENCH consume "$P2" "bench-p2-group-$run_id" "bench-rest500-$run_id" 20 | p2
 stop_extra
 fi
 
+if [ "$ONLY" != consume ]; then
+echo "== edge: a warm instance vs a new one (after the host's 1 s idle drop), GET /v3/clusters/{id}, per host and artifact"
+for pair in "wasmtime p3" "wasmtime p2" "spin p3" "spin p2"; do
+  set -- $pair
+  if [ "$1" = spin ]; then
+    spin="$(command -v spin || true)"; [ -n "$spin" ] || spin="$PWD/../shared/tools/spin/spin"
+    [ -x "$spin" ] || { echo "no spin: skipping the Spin pairs"; continue; }
+    comp=target/wasm32-wasip2/release/kafka_rest_edge.wasm; [ "$2" = p2 ] && comp=target/wasm32-wasip2/release/kafka_rest_edge_p2.wasm
+  else
+    comp=target/kafka-rest-edge.composed.wasm; [ "$2" = p2 ] && comp=target/kafka-rest-edge-p2.composed.wasm
+  fi
+  HOST=$1 KRE_COMPONENT=$comp serve_on 38086 "${plaintext[@]}"
+  $BENCH edge "http://127.0.0.1:38086/v3/clusters/$CLUSTER" "$1_$2" 15 | tee -a "$out/results"
+  stop_extra
+done
+fi
+
 python3 - "$out/results" <<'PY'
 import sys
 r = {}
@@ -217,6 +235,12 @@ if q:
     qc = r.get("p2_rest_consume_records_per_s")
     if qc and c:
         print(f"  consume:             {qc:>10.0f} vs {c:.0f} records/s   ratio {qc/c:5.2f}")
+edge = [(h, a) for h in ("wasmtime", "spin") for a in ("p3", "p2") if f"edge_{h}_{a}_warm_p50_ms" in r]
+if edge:
+    print("a request to a warm instance vs a new one (GET /v3/clusters/{id}; p50 / p99 ms):")
+    for h, a in edge:
+        k = f"edge_{h}_{a}"
+        print(f"  {h:>8} {'WASI 0.3' if a == 'p3' else 'WASI 0.2'}: warm {r[k + '_warm_p50_ms']:7.2f} / {r[k + '_warm_p99_ms']:7.2f}   new instance {r[k + '_new_instance_p50_ms']:7.2f} / {r[k + '_new_instance_p99_ms']:7.2f}")
 if n:
     print(f"single record p99: REST {r['rest_single_p99_ms']:.3f} ms, native {r['native_single_p99_ms']:.3f} ms, added {r['rest_single_p99_ms']-r['native_single_p99_ms']:+.3f} ms")
 PY

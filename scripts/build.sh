@@ -10,7 +10,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
 cd "$here/.."
 "$here/install-tools.sh" all
-cargo build --release --target wasm32-wasip2 -p kafka-rest-edge -p kafka-rest-edge-p2 -p kre-kv-redis
+# One package per build: built together, cargo would unify their dependencies' features and each
+# artifact would differ from what `spin build` (one package) makes.
+for pkg in kafka-rest-edge kafka-rest-edge-p2 kre-kv-redis; do
+  cargo build --release --target wasm32-wasip2 -p "$pkg"
+done
 out=target/wasm32-wasip2/release
 wac plug --plug "$out/kre_kv_redis.wasm" "$out/kafka_rest_edge.wasm" -o target/kafka-rest-edge.composed.wasm
 wac plug --plug "$out/kre_kv_redis.wasm" "$out/kafka_rest_edge_p2.wasm" -o target/kafka-rest-edge-p2.composed.wasm

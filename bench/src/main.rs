@@ -380,6 +380,44 @@ fn consume(base: &str, group: &str, topic: &str, seconds: u64, label: &str) -> R
     Ok(())
 }
 
+/// A request to a warm instance (keep-alive, back to back) vs one to a new instance (after the
+/// host dropped the idle one: wasmtime and Spin keep a WASI 0.3 instance 1 s; WASI 0.2 hosts make
+/// one per request anyway), on a new connection each time, p50/p99.
+fn edge(url: &str, label: &str, idle_samples: usize) -> Result<(), String> {
+    let mut conn = Conn::open(url)?;
+    for _ in 0..20 {
+        conn.get()?;
+    }
+    let mut warm = Vec::with_capacity(300);
+    for _ in 0..300 {
+        let t = Instant::now();
+        let status = conn.get()?;
+        warm.push(t.elapsed());
+        if status != 200 {
+            return Err(format!("status {status}"));
+        }
+    }
+    drop(conn);
+    let mut cold = Vec::with_capacity(idle_samples);
+    for _ in 0..idle_samples {
+        std::thread::sleep(Duration::from_millis(1500));
+        let t = Instant::now();
+        let status = Conn::open(url)?.get()?;
+        cold.push(t.elapsed());
+        if status != 200 {
+            return Err(format!("status {status}"));
+        }
+    }
+    warm.sort();
+    cold.sort();
+    for (kind, times) in [("warm", &warm), ("new_instance", &cold)] {
+        for (p, name) in [(0.5, "p50"), (0.99, "p99")] {
+            println!("RESULT edge_{label}_{kind}_{name}_ms {:.3} ms", percentile(times, p).as_secs_f64() * 1000.0);
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.get(1).map(String::as_str) {
@@ -410,10 +448,13 @@ fn main() {
         Some("native-latency") if args.len() >= 5 => {
             native_latency(&args[2], &args[3], args[4].parse().unwrap_or(2000))
         }
+        Some("edge") if args.len() >= 4 => {
+            edge(&args[2], &args[3], args.get(4).and_then(|s| s.parse().ok()).unwrap_or(15))
+        }
         Some("stream") if args.len() >= 6 => stream(&args[2], &args[3], &args[4], args[5].parse().unwrap_or(60)),
         _ => Err(
             "usage: kre-bench latency URL [N] [CONCURRENCY] [SECONDS] | produce BASE TOPIC BATCH CLIENTS SECONDS | \
-                  produce-latency BASE TOPIC N | stream BASE CLUSTER TOPIC SECONDS"
+                  produce-latency BASE TOPIC N | stream BASE CLUSTER TOPIC SECONDS | edge URL LABEL [IDLE_SAMPLES]"
                 .into(),
         ),
     };

@@ -1,5 +1,5 @@
 # kafka-rest-edge: the two commands are `make run` and `make test`; each installs what is missing.
-.PHONY: run test build tools serve stop bench fuzz
+.PHONY: run test build tools serve stop bench fuzz chaos
 
 ## run: broker (127.0.0.1:9092) + Redis + the component under wasmtime serve on 127.0.0.1:8082, in the foreground
 ##      HOST=spin: the WASI 0.2 artifact under `spin up` instead (key-value store on the same Redis)
@@ -27,10 +27,15 @@ serve:
 bench:
 	@scripts/bench.sh
 
+## chaos: produce through two hosts while brokers are killed, the controller too, and a leader moves;
+##        every acknowledged record looked for by the Kafka jars' consumer; fuzz targets (~10 minutes)
+chaos:
+	@scripts/chaos.sh
+
 ## fuzz: every fuzz target for KRE_FUZZ_SECONDS (default 60) each, coverage-guided (cargo-fuzz, stable)
 fuzz:
 	@scripts/fuzz.sh
 
 ## stop: stop every broker, Redis and Schema Registry the scripts started
 stop:
-	@scripts/kafka.sh stop all; scripts/redis.sh stop; scripts/registry.sh stop; KRE_REGISTRY_PORT=28081 KRE_RUN_DIR=.run/test scripts/registry.sh stop; KRE_REDIS_PORT=26379 KRE_RUN_DIR=.run/test scripts/redis.sh stop; KRE_REDIS_PORT=36379 KRE_RUN_DIR=.run/bench scripts/redis.sh stop
+	@scripts/kafka.sh stop all; scripts/redis.sh stop; scripts/registry.sh stop; KRE_REGISTRY_PORT=28081 KRE_RUN_DIR=.run/test scripts/registry.sh stop; KRE_REDIS_PORT=26379 KRE_RUN_DIR=.run/test scripts/redis.sh stop; KRE_REDIS_PORT=36379 KRE_RUN_DIR=.run/bench scripts/redis.sh stop; KRE_REDIS_PORT=46379 KRE_RUN_DIR=.run/chaos scripts/redis.sh stop

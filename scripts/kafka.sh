@@ -286,6 +286,8 @@ case "$cmd" in
     esac ;;
   # stop-node / start-node NAME: for broker-loss tests on the cluster (node1..node3)
   stop-node) stop_node "$what" ;;
+  # kill-node NAME: SIGKILL, no shutdown at all (make chaos)
+  kill-node) pidf="$RUN_DIR/kafka-$what/pid"; [ -f "$pidf" ] && { kill -9 "$(cat "$pidf")" 2>/dev/null || true; rm -f "$pidf"; } ;;
   start-node) start_node "$what"; wait_ready "$what" ;;
   status)
     for n in single test bench node1 node2 node3; do running "$n" && echo "$n running (pid $(cat "$RUN_DIR/kafka-$n/pid"))" || echo "$n stopped"; done ;;
@@ -294,5 +296,5 @@ case "$cmd" in
     trap 'stop_node single' EXIT INT TERM
     start_node single; wait_ready single; echo "[kafka] single broker ready on 127.0.0.1:9092"
     wait "$(cat "$RUN_DIR/kafka-single/pid")" || true ;;
-  *) echo "usage: $0 fetch|start|stop|status|stop-node|start-node [single|cluster|all|nodeN]" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch|start|stop|status|stop-node|start-node|kill-node [single|cluster|all|nodeN]" >&2; exit 2 ;;
 esac

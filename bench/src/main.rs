@@ -418,6 +418,149 @@ fn edge(url: &str, label: &str, idle_samples: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// One POST on a new connection (Connection: close), waiting at most `timeout` for the answer.
+fn post_once(
+    base: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), String> {
+    let host = base.strip_prefix("http://").ok_or("only http:// URLs")?;
+    let mut s = TcpStream::connect(host).map_err(|e| format!("connect {host}: {e}"))?;
+    s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).and_then(|()| s.write_all(body)).map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no response head")?;
+    let head = String::from_utf8_lossy(&raw[..end]);
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).ok_or("bad status line")?;
+    let mut body = raw[end + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size =
+                usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16).map_err(|e| e.to_string())?;
+            if size == 0 || rest.len() < eol + 2 + size {
+                break;
+            }
+            out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest = &rest[eol + 4 + size..];
+        }
+        body = out;
+    }
+    Ok((status, body))
+}
+
+/// `make chaos`'s load: `clients` threads send v2 JSON batches of `batch` records, each record a
+/// unique `{"c": client, "s": sequence}`, round robin over `bases` (several hosts), for `seconds`.
+/// Every record's outcome goes to `out` as a line: `A c s` (acknowledged with an offset),
+/// `F c s code` (answered as failed), `U c s why` (no answer: the connection broke or the answer
+/// did not come within 90 s, a hung request). The independent read-back decides what was lost.
+fn chaos_produce(
+    bases: &str,
+    topic: &str,
+    clients: usize,
+    seconds: u64,
+    batch: usize,
+    out: &str,
+) -> Result<(), String> {
+    use std::sync::{Arc, Mutex};
+    let bases: Arc<Vec<String>> = Arc::new(bases.split(',').map(str::to_owned).collect());
+    let file = std::fs::File::create(out).map_err(|e| e.to_string())?;
+    let log = Arc::new(Mutex::new(std::io::BufWriter::new(file)));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let stats = Arc::new(Mutex::new((0u64, 0u64, 0u64, 0u64, Duration::ZERO, 0u64))); // requests, A, F, U, max wait, hung
+    let threads: Vec<_> = (0..clients)
+        .map(|c| {
+            let (bases, log, stats, topic) = (bases.clone(), log.clone(), stats.clone(), topic.to_owned());
+            std::thread::spawn(move || {
+                let mut seq = 0u64;
+                let mut n = c;
+                while Instant::now() < deadline {
+                    let base = &bases[n % bases.len()];
+                    n += 1;
+                    let values: Vec<serde_json::Value> =
+                        (0..batch as u64).map(|k| serde_json::json!({"value": {"c": c, "s": seq + k}})).collect();
+                    let body = serde_json::to_vec(&serde_json::json!({"records": values})).unwrap_or_default();
+                    let t = Instant::now();
+                    let result = post_once(
+                        base,
+                        &format!("/topics/{topic}"),
+                        "application/vnd.kafka.json.v2+json",
+                        &body,
+                        Duration::from_secs(90),
+                    );
+                    let waited = t.elapsed();
+                    let mut lines = String::new();
+                    let (mut a, mut f, mut u) = (0, 0, 0);
+                    match &result {
+                        Ok((200, answer)) => {
+                            let v: serde_json::Value = serde_json::from_slice(answer).unwrap_or_default();
+                            let offsets = v["offsets"].as_array().cloned().unwrap_or_default();
+                            for k in 0..batch {
+                                let o = offsets.get(k).cloned().unwrap_or_default();
+                                if o["error_code"].is_null() && o["offset"].is_i64() {
+                                    lines.push_str(&format!("A {c} {}\n", seq + k as u64));
+                                    a += 1;
+                                } else {
+                                    lines.push_str(&format!("F {c} {} {}\n", seq + k as u64, o["error_code"]));
+                                    f += 1;
+                                }
+                            }
+                        }
+                        Ok((status, answer)) => {
+                            let v: serde_json::Value = serde_json::from_slice(answer).unwrap_or_default();
+                            for k in 0..batch as u64 {
+                                lines.push_str(&format!("F {c} {} {status}/{}\n", seq + k, v["error_code"]));
+                            }
+                            f += batch as u64;
+                        }
+                        Err(e) => {
+                            let why = e.split_whitespace().next().unwrap_or("io").to_owned();
+                            for k in 0..batch as u64 {
+                                lines.push_str(&format!("U {c} {} {why}\n", seq + k));
+                            }
+                            u += batch as u64;
+                        }
+                    }
+                    seq += batch as u64;
+                    let _ = log.lock().map(|mut l| l.write_all(lines.as_bytes()));
+                    if let Ok(mut s) = stats.lock() {
+                        s.0 += 1;
+                        s.1 += a;
+                        s.2 += f;
+                        s.3 += u;
+                        s.4 = s.4.max(waited);
+                        s.5 += u64::from(waited >= Duration::from_secs(90));
+                    }
+                    if result.is_err() {
+                        // A host restarting or gone: do not spin on it.
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().map_err(|_| "a client thread panicked")?;
+    }
+    log.lock().map_err(|e| e.to_string())?.flush().map_err(|e| e.to_string())?;
+    let s = stats.lock().map_err(|e| e.to_string())?;
+    println!("RESULT chaos_requests {} requests", s.0);
+    println!("RESULT chaos_acknowledged {} records", s.1);
+    println!("RESULT chaos_failed {} records", s.2);
+    println!("RESULT chaos_unanswered {} records", s.3);
+    println!("RESULT chaos_longest_wait_ms {:.0} ms", s.4.as_secs_f64() * 1000.0);
+    println!("RESULT chaos_hung {} requests", s.5);
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.get(1).map(String::as_str) {
@@ -451,6 +594,14 @@ fn main() {
         Some("edge") if args.len() >= 4 => {
             edge(&args[2], &args[3], args.get(4).and_then(|s| s.parse().ok()).unwrap_or(15))
         }
+        Some("chaos-produce") if args.len() >= 8 => chaos_produce(
+            &args[2],
+            &args[3],
+            args[4].parse().unwrap_or(4),
+            args[5].parse().unwrap_or(60),
+            args[6].parse().unwrap_or(50),
+            &args[7],
+        ),
         Some("stream") if args.len() >= 6 => stream(&args[2], &args[3], &args[4], args[5].parse().unwrap_or(60)),
         _ => Err(
             "usage: kre-bench latency URL [N] [CONCURRENCY] [SECONDS] | produce BASE TOPIC BATCH CLIENTS SECONDS | \

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# `make chaos`: acknowledged records survive broker failures, measured. A 3-broker cluster (topics
+# with replication factor 3, min.insync.replicas=2, the proxy with producer_acks=all), two proxy
+# hosts (the WASI 0.3 and the WASI 0.2 artifact under wasmtime serve) taking a sustained v2 produce
+# load from several clients while, in turn: a broker is killed with SIGKILL and restarted, the
+# active controller is killed and restarted, a partition's leader is moved by reassignment. Then
+# every record is read back by the Kafka jars' own consumer (not this project's code) and each
+# acknowledged record is looked for. Then the fuzz targets for a bounded time.
+# Prints one table and a last line `chaos: <N> acknowledged, <L> lost, <D> duplicated, <H> hung, <C> crashes`.
+# KRE_CHAOS_SECONDS (load duration, default 120), KRE_CHAOS_FUZZ_SECONDS (per target, default 30).
+# Uses the 3-broker cluster's ports (19092-19094): not beside `make test`.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+cd "$here/.."
+SECS="${KRE_CHAOS_SECONDS:-120}"
+FUZZ_SECS="${KRE_CHAOS_FUZZ_SECONDS:-30}"
+BOOT=127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094
+out="$(mktemp -d)"
+hosts=()
+cleanup() {
+  set +e
+  for p in "${hosts[@]}"; do kill -- "-$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  "$here/kafka.sh" stop cluster
+  KRE_REDIS_PORT=46379 KRE_RUN_DIR="$PWD/.run/chaos" "$here/redis.sh" stop
+  rm -rf "$out"
+}
+trap cleanup EXIT INT TERM
+
+"$here/build.sh" >/dev/null
+cargo build -q --release -p kre-bench
+BENCH=target/release/kre-bench
+JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
+jtool() { java -Xmx512m -cp "$JARS/*" -Dlog4j2.level=ERROR "$@"; }
+"$here/kafka.sh" start cluster
+KRE_REDIS_PORT=46379 KRE_RUN_DIR="$PWD/.run/chaos" "$here/redis.sh" start
+serve() { # PORT COMPONENT
+  setsid env KAFKA_BOOTSTRAP_SERVERS=$BOOT KRE_REDIS_ADDR=127.0.0.1:46379 PRODUCER_ACKS=all \
+    KRE_COMPONENT="$2" PORT="$1" "$here/serve.sh" >>"$out/hosts.log" 2>&1 &
+  hosts+=($!)
+  for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return; sleep 0.05; done
+  echo "host on $1 did not start" >&2; exit 1
+}
+serve 48082 target/kafka-rest-edge.composed.wasm
+serve 48083 target/kafka-rest-edge-p2.composed.wasm
+BASE=http://127.0.0.1:48082
+CLUSTER=$(curl -s "$BASE/v3/clusters" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["cluster_id"])')
+topic="chaos-$(date +%s)"
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+  -d "{\"topic_name\":\"$topic\",\"partitions_count\":6,\"replication_factor\":3,\"configs\":[{\"name\":\"min.insync.replicas\",\"value\":\"2\"}]}" \
+  "$BASE/v3/clusters/$CLUSTER/topics"
+sleep 2
+
+echo "== load: 6 clients, v2 JSON batches of 50 through both hosts for ${SECS}s, faults meanwhile"
+$BENCH chaos-produce "$BASE,http://127.0.0.1:48083" "$topic" 6 "$SECS" 50 "$out/outcomes" >"$out/load.txt" &
+load=$!
+step=$((SECS / 6))
+event() { printf '[%4ss] %s\n' "$((SECONDS - t0))" "$*" | tee -a "$out/events"; }
+t0=$SECONDS
+sleep "$step"
+event "SIGKILL broker 2 (node2)"; "$here/kafka.sh" kill-node node2
+sleep "$step"
+event "restart node2"; "$here/kafka.sh" start-node node2 >/dev/null
+leader=$(jtool org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-server $BOOT describe --status 2>/dev/null | sed -n 's/^LeaderId: *//p')
+event "SIGKILL the active controller (node$leader)"; "$here/kafka.sh" kill-node "node$leader"
+sleep "$step"
+event "restart node$leader"; "$here/kafka.sh" start-node "node$leader" >/dev/null
+# Partition 0's replicas rotated, then a preferred election: its leader moves to another broker.
+replicas=$(curl -s "$BASE/v3/clusters/$CLUSTER/topics/$topic/partitions/0/replicas" | python3 -c '
+import json,sys
+r=json.load(sys.stdin)["data"]; leader=[x["broker_id"] for x in r if x["is_leader"]]; rest=[x["broker_id"] for x in r if not x["is_leader"]]
+print(json.dumps(rest+leader))')
+echo "{\"version\":1,\"partitions\":[{\"topic\":\"$topic\",\"partition\":0,\"replicas\":$replicas}]}" >"$out/reassign.json"
+event "reassign partition 0 to replicas $replicas, then a preferred leader election"
+jtool org.apache.kafka.tools.reassign.ReassignPartitionsCommand --bootstrap-server $BOOT \
+  --reassignment-json-file "$out/reassign.json" --execute >>"$out/tools.log" 2>&1 || true
+sleep 3
+jtool org.apache.kafka.tools.LeaderElectionCommand --bootstrap-server $BOOT --election-type PREFERRED \
+  --topic "$topic" --partition 0 >>"$out/tools.log" 2>&1 || true
+wait $load
+event "load done"
+cat "$out/load.txt"
+
+echo "== read back with the Kafka jars' ConsoleConsumer"
+jtool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server $BOOT --topic "$topic" \
+  --from-beginning --timeout-ms 20000 >"$out/read.txt" 2>>"$out/tools.log" || true
+
+echo "== fuzz: every target for ${FUZZ_SECS}s"
+KRE_FUZZ_SECONDS="$FUZZ_SECS" "$here/fuzz.sh" | tee "$out/fuzz.txt"
+
+python3 - "$out" <<'PY'
+import collections, json, re, sys
+out = sys.argv[1]
+r = {}
+for line in open(f"{out}/load.txt"):
+    if line.startswith("RESULT "):
+        _, name, value, *_ = line.split()
+        r[name] = float(value)
+outcome = {}
+for line in open(f"{out}/outcomes"):
+    kind, c, s, *_ = line.split()
+    outcome[(int(c), int(s))] = kind
+found = collections.Counter()
+for line in open(f"{out}/read.txt"):
+    try:
+        v = json.loads(line)
+        found[(v["c"], v["s"])] += 1
+    except (ValueError, KeyError, TypeError):
+        pass
+acked = [k for k, v in outcome.items() if v == "A"]
+lost = [k for k in acked if found[k] == 0]
+dup = sum(n - 1 for n in found.values() if n > 1)
+failed = [k for k, v in outcome.items() if v == "F"]
+unanswered = [k for k, v in outcome.items() if v == "U"]
+failed_present = sum(1 for k in failed + unanswered if found[k])
+fuzz = open(f"{out}/fuzz.txt").read()
+execs = sum(int(n) for n in re.findall(r"fuzz: \S+\s+(\d+) executions in \d+s", fuzz))
+crashes = 0 if "0 crashes" in fuzz.splitlines()[-1] else 1
+print("\n== chaos (3 brokers, RF 3, min.insync.replicas 2, acks=all; WASI 0.3 + WASI 0.2 hosts)")
+print(f"{'records sent':<44}{len(outcome):>12}")
+print(f"{'acknowledged (an offset in the answer)':<44}{len(acked):>12}")
+print(f"{'answered as failed (per record or request)':<44}{len(failed):>12}")
+print(f"{'no answer (connection broken / timed out)':<44}{len(unanswered):>12}")
+print(f"{'  of these, found on the topic anyway':<44}{failed_present:>12}")
+print(f"{'read back (Kafka ConsoleConsumer)':<44}{sum(found.values()):>12}")
+print(f"{'acknowledged but lost':<44}{len(lost):>12}")
+print(f"{'duplicates (at-least-once retries)':<44}{dup:>12}")
+print(f"{'longest wait for an answer (ms)':<44}{r.get('chaos_longest_wait_ms', float('nan')):>12.0f}")
+print(f"{'requests':<44}{r.get('chaos_requests', 0):>12.0f}")
+print(f"{'fuzz executions (all targets)':<44}{execs:>12}")
+print(f"chaos: {len(acked)} acknowledged, {len(lost)} lost, {dup} duplicated, {int(r.get('chaos_hung', 0))} hung, {crashes} crashes")
+sys.exit(1 if lost else 0)
+PY

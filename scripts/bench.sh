@@ -7,7 +7,9 @@
 #           single-record latency, a 60 s v3 streaming produce
 # KRE_BENCH_SECONDS (default 15) sets each throughput run; KRE_BENCH_STREAM_SECONDS (default 60).
 # KRE_BENCH_ONLY=consume runs just what the consume comparison needs (the 500-record produce that
-# fills its topic, then both consumers): about 1.5 minutes.
+# fills its topic, then both consumers): about 1.5 minutes. KRE_BENCH_ONLY=hosts: the WASI 0.3
+# baseline (500/request, single record, consume), the WASI 0.2 artifact beside it and the
+# warm/new-instance figures per host: about 4 minutes.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
@@ -15,6 +17,9 @@ cd "$here/.."
 SECS="${KRE_BENCH_SECONDS:-15}"
 STREAM_SECS="${KRE_BENCH_STREAM_SECONDS:-60}"
 ONLY="${KRE_BENCH_ONLY:-all}"
+want() { # SECTION: whether this run includes it
+  case "$ONLY:$1" in all:*) return 0 ;; consume:consume | hosts:hosts | hosts:latency) return 0 ;; *) return 1 ;; esac
+}
 PORT=38082
 BOOT=127.0.0.1:39092
 BASE="http://127.0.0.1:$PORT"
@@ -49,7 +54,7 @@ mk() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: applicat
 for t in native nativesasl rest1 rest100 rest500 rest500sasl avro500 lat stream; do mk "bench-$t-$run_id" >/dev/null; done
 
 JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
-if [ "$ONLY" != consume ]; then
+if want native; then
 echo "== native: ProducerPerformance, 1 KiB records, acks=all"
 java -Xmx1g -cp "$JARS/*" -Dlog4j2.level=WARN org.apache.kafka.tools.ProducerPerformance \
   --topic "bench-native-$run_id" --num-records 600000 --record-size 1024 --throughput -1 \
@@ -65,12 +70,26 @@ $BENCH native-latency "$BOOT" "bench-lat-$run_id" 2000 | tee -a "$out/results"
 fi
 
 echo "== REST (wasmtime serve, composed component), 8 clients"
-if [ "$ONLY" = consume ]; then sizes=500; else sizes="1 100 500"; fi
+if [ "$ONLY" = all ]; then sizes="1 100 500"; else sizes=500; fi
 for b in $sizes; do $BENCH produce "$BASE" "bench-rest$b-$run_id" "$b" 8 "$SECS" | tee -a "$out/results"; done
+if want consume; then
 echo "== REST avro (Schema Registry), 500 records of ~1 KiB per request, 8 clients"
 $BENCH produce "$BASE" "bench-avro500-$run_id" 500 8 "$SECS" avro | tee -a "$out/results"
-if [ "$ONLY" != consume ]; then
+fi
+if want latency; then
 $BENCH produce-latency "$BASE" "bench-lat-$run_id" 2000 | tee -a "$out/results"
+fi
+serve_on() { # PORT VAR=VALUE...: one more host, its pid in extra_pid, ready for HTTP (no Kafka touched yet)
+  local port=$1; shift
+  # Its own process group (setsid): `spin up` runs the trigger as a child, stopped with it.
+  setsid env "$@" PORT="$port" "$here/serve.sh" >>"$out/extra.log" 2>&1 &
+  extra_pid=$!
+  for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$port/ready-probe" && return; sleep 0.05; done
+  echo "host on $port did not start:" >&2; tail -40 "$out/extra.log" >&2; exit 1
+}
+stop_extra() { kill -- "-$extra_pid" 2>/dev/null; wait "$extra_pid" 2>/dev/null || true; extra_pid=""; }
+plaintext=(KAFKA_BOOTSTRAP_SERVERS=$BOOT KRE_REDIS_ADDR=127.0.0.1:36379)
+if want stream; then
 $BENCH stream "$BASE" "$CLUSTER" "bench-stream-$run_id" "$STREAM_SECS" | tee -a "$out/results"
 
 # The same component against the bench broker's SASL_SSL listener (TLS 1.3, SCRAM-SHA-512 as the
@@ -79,16 +98,6 @@ CA_PEM="$(cat .run/certs/ca.pem)"
 sasl_ssl=(KAFKA_BOOTSTRAP_SERVERS=broker1.kre.test:39095 KAFKA_HOST_MAP=broker1.kre.test=127.0.0.1
   KAFKA_SECURITY_PROTOCOL=SASL_SSL KAFKA_SASL_MECHANISM=SCRAM-SHA-512 KAFKA_SASL_USERNAME=admin
   KAFKA_SASL_PASSWORD=admin-secret "KAFKA_TLS_CA_PEM=$CA_PEM" KRE_REDIS_ADDR=127.0.0.1:36379)
-plaintext=(KAFKA_BOOTSTRAP_SERVERS=$BOOT KRE_REDIS_ADDR=127.0.0.1:36379)
-serve_on() { # PORT VAR=VALUE...: one more host, its pid in extra_pid, ready for HTTP (no Kafka touched yet)
-  local port=$1; shift
-  # Its own process group (setsid): `spin up` runs the trigger as a child, stopped with it.
-  setsid env "$@" PORT="$port" "$here/serve.sh" >>"$out/extra.log" 2>&1 &
-  extra_pid=$!
-  for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$port/ready-probe" && return; sleep 0.05; done
-  echo "host on $port did not start:" >&2; tail -5 "$out/extra.log" >&2; exit 1
-}
-stop_extra() { kill -- "-$extra_pid" 2>/dev/null; wait "$extra_pid" 2>/dev/null || true; extra_pid=""; }
 echo "== native over SASL_SSL (SCRAM-SHA-512): ProducerPerformance, the same settings as above"
 # The broker advertises broker1.kre.test on that listener: the JVM resolves it from a hosts file.
 echo "127.0.0.1 broker1.kre.test" > "$out/hosts"
@@ -140,6 +149,7 @@ print(f"RESULT native_consume_records_per_s {float(rows[-1][5]):.0f} records/s")
 print(f"RESULT native_consume_fetch_records_per_s {float(rows[-1][9]):.0f} records/s")
 PY
 $BENCH consume "$BASE" "bench-group-$run_id" "bench-rest500-$run_id" 20 | tee -a "$out/results"
+if want consume; then
 echo "== consume avro: one REST avro consumer of the avro produce's topic"
 $BENCH consume "$BASE" "bench-avro-group-$run_id" "bench-avro500-$run_id" 20 avro | tee -a "$out/results"
 
@@ -154,8 +164,9 @@ $BENCH consume "$BASE" "bench-six-group-$run_id" "bench-six-$run_id" 20 six | te
 # What one idle consumer instance occupies: its record in the key-value store (nothing in memory).
 key=$(redis-cli -p 36379 --scan --pattern "kre:default:consumer/*bench-group-$run_id*" | head -1)
 echo "RESULT idle_consumer_store_bytes $(redis-cli -p 36379 STRLEN "$key") bytes" | tee -a "$out/results"
+fi
 
-if [ "$ONLY" != consume ]; then
+if want hosts; then
 echo "== the WASI 0.2 artifact, side by side (same broker and Redis, wasmtime serve, its own port)"
 mk "bench-p2rest500-$run_id" >/dev/null
 KRE_COMPONENT=target/kafka-rest-edge-p2.composed.wasm serve_on 38085 "${plaintext[@]}"
@@ -167,7 +178,7 @@ $BENCH consume "$P2" "bench-p2-group-$run_id" "bench-rest500-$run_id" 20 | p2
 stop_extra
 fi
 
-if [ "$ONLY" != consume ]; then
+if want hosts; then
 echo "== edge: a warm instance vs a new one (after the host's 1 s idle drop), GET /v3/clusters/{id}, per host and artifact"
 for pair in "wasmtime p3" "wasmtime p2" "spin p3" "spin p2"; do
   set -- $pair
@@ -213,7 +224,7 @@ if a and b:
 ac = r.get("rest_avro_consume_records_per_s")
 if ac and c:
     print(f"avro consume:               {ac:>10.0f} records/s   vs binary {c:.0f}   ratio {ac/c:5.2f}")
-if "rest_consume_round_trips_per_100k" in r:
+if "rest_six_consume_round_trips_per_100k" in r:
     print(f"consume round trips per 100,000 records: 3 partitions {r['rest_consume_round_trips_per_100k']:.0f}, 6 partitions {r.get('rest_six_consume_round_trips_per_100k', float('nan')):.0f} (max_bytes 1 MiB ≈ 1,000 records: 100 is the floor)")
 s = r.get("rest_sasl_ssl_produce_b500_records_per_s"); p = r.get("rest_produce_b500_records_per_s")
 if s and p:

@@ -9,7 +9,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
 cd "$here/.."
-"$here/install-tools.sh" all
+"$here/install-tools.sh" build
 # One package per build: built together, cargo would unify their dependencies' features and each
 # artifact would differ from what `spin build` (one package) makes.
 for pkg in kafka-rest-edge kafka-rest-edge-p2 kre-kv-redis; do

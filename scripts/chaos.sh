@@ -86,7 +86,7 @@ echo "== read back with the Kafka jars' ConsoleConsumer"
 jtool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server $BOOT --topic "$topic" \
   --from-beginning --timeout-ms 20000 >"$out/read.txt" 2>>"$out/tools.log" || true
 
-echo "== fuzz: every target for ${FUZZ_SECS}s (a crash is counted, and the next target runs)"
+echo "== fuzz: each target for ${FUZZ_SECS}s (a crash is counted, and the next target runs)"
 : >"$out/fuzz.txt"
 for t in ${KRE_CHAOS_FUZZ_TARGETS:-json_stream route negotiate rfc3339 resp registry_answer avro_record scram frame}; do
   KRE_FUZZ_SECONDS="$FUZZ_SECS" KRE_FUZZ_TARGETS="$t" "$here/fuzz.sh" 2>&1 | grep -E "^fuzz: $t |CRASHED" | tee -a "$out/fuzz.txt" || true

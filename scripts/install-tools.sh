@@ -105,5 +105,7 @@ case "${1:-all}" in
   cargo-fuzz) install_cargo_fuzz ;;
   python) install_python ;;
   all) install_wasm_tools; install_wac; install_wasmtime ;;
+  # What building and serving need (make run): wasm-tools is only for make test's world checks.
+  build) install_wac; install_wasmtime ;;
 esac
 # Each tool builds in its own directory, removed once installed (two installs may run at once).

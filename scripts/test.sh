@@ -7,7 +7,7 @@
 #   4. starts a test broker (127.0.0.1:29092, secure listeners 29094-29098), a test Redis
 #      (127.0.0.1:26379) and a Schema Registry (127.0.0.1:28081), runs the
 #      end-to-end tests (each spawns its own hosts: wasmtime serve and spin up, both artifacts),
-#      then the 3-broker cluster tests;
+#      then the 3-broker cluster tests and a short `make chaos` (no acknowledged record lost);
 #   5. stops everything it started, whatever happened.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -131,6 +131,9 @@ step "3-broker cluster tests"
 "$here/kafka.sh" start cluster
 KRE_TEST_CLUSTER=127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094 \
   cargo test -q -p kafka-rest-edge --test 'cluster_*' -- --test-threads 1
+
+step "chaos, short: 30 s of produce through both artifacts while a broker, then the controller, is killed (make chaos: the long run)"
+KRE_CHAOS_SECONDS=30 KRE_CHAOS_FUZZ_TARGETS=" " "$here/chaos.sh"
 
 step "v3 conformance: every v3 answer above against Confluent's v3 OpenAPI document"
 cargo test -q -p kafka-rest-edge --test v3_conformance -- --nocapture

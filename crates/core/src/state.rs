@@ -223,7 +223,8 @@ fn stored_version(bytes: &[u8]) -> Option<(i64, u64)> {
 /// reports an aborted transaction (the key changed under its WATCH) as a success, and Spin 4.1-pre
 /// has answered CasFailed for a write it made. What is stored afterwards decides: the write took
 /// effect exactly when the record holds this write's id among its latest ones (write ids are
-/// random per write, so no other write can leave ours there).
+/// random per write, so no other write can leave ours there). When so many writes followed that
+/// ours would have left that list, the store's answer decides (exact on Spin's SQLite store).
 pub async fn save_consumer<K: KvStore>(kv: &K, rec: &mut ConsumerInstance) -> Result<(), SaveError> {
     let key = consumer_key(&rec.group, &rec.name);
     let read_at = rec.version;
@@ -247,11 +248,22 @@ async fn write_checked<K: KvStore>(
     read: Option<(i64, u64)>,
 ) -> Result<(), SaveError> {
     let bytes = serde_json::to_vec(rec).map_err(|e| KvError(e.to_string()))?;
-    kv.set_if(key, &bytes, &|stored| stored.and_then(stored_version) == read).await?;
+    let answered = kv.set_if(key, &bytes, &|stored| stored.and_then(stored_version) == read).await?;
     match kv.get(key).await? {
         None => Err(SaveError::Gone),
         Some(stored) if wrote(&stored, rec.write_id) => Ok(()),
-        Some(_) => Err(SaveError::Conflict),
+        Some(stored) => match stored_version(&stored) {
+            // RECENT_WRITES or more writes followed: ours would have left the list even if made,
+            // so only the store's own answer is left to go by.
+            Some((created, version))
+                if created == rec.created_ms
+                    && version >= rec.version + RECENT_WRITES as u64
+                    && answered == SetIf::Written =>
+            {
+                Ok(())
+            }
+            _ => Err(SaveError::Conflict),
+        },
     }
 }
 
@@ -418,6 +430,57 @@ mod tests {
             // Released with the record: the name can be created again.
             delete_consumer(&kv, "g", "c").await.expect("delete");
             assert!(create_consumer(&kv, &other).await.expect("create again"));
+        });
+    }
+
+    /// A truthful store where `others` writers follow each write before its writer reads back.
+    struct BusyKv {
+        inner: MemoryKv,
+        others: u64,
+    }
+
+    impl KvStore for BusyKv {
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+            self.inner.get(key).await
+        }
+        async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+            self.inner.set(key, value).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), KvError> {
+            self.inner.delete(key).await
+        }
+        async fn set_if(
+            &self,
+            key: &str,
+            value: &[u8],
+            current: &dyn Fn(Option<&[u8]>) -> bool,
+        ) -> Result<SetIf, KvError> {
+            let answer = self.inner.set_if(key, value, current).await?;
+            if answer == SetIf::Written {
+                let mut next: ConsumerInstance = serde_json::from_slice(value).expect("a record");
+                for id in 0..self.others {
+                    next.write_id = 1000 + id;
+                    next.version += 1;
+                    next.recent_writes.push(next.write_id);
+                    let extra = next.recent_writes.len().saturating_sub(RECENT_WRITES);
+                    next.recent_writes.drain(..extra);
+                    self.inner.set(key, &serde_json::to_vec(&next).expect("json")).await?;
+                }
+            }
+            Ok(answer)
+        }
+    }
+
+    #[test]
+    fn a_write_followed_by_many_others_is_still_known_as_made() {
+        futures::executor::block_on(async {
+            for others in [0, 7, 8, 20] {
+                let kv = BusyKv { inner: MemoryKv::default(), others };
+                let mut rec = instance();
+                kv.inner.set(&consumer_key("g", "c"), &serde_json::to_vec(&rec).expect("json")).await.expect("set");
+                rec.write_id = 7;
+                assert!(save_consumer(&kv, &mut rec).await.is_ok(), "{others} writes followed");
+            }
         });
     }
 

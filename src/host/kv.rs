@@ -77,18 +77,12 @@ impl KvStore for SpinKv {
         if !current(seen.as_deref()) {
             return Ok(SetIf::Refused(seen));
         }
+        // The answer is not trusted (Spin's stores get it wrong both ways); the core reads the
+        // record back and decides (state::save_consumer).
         match atomics::swap(cas, value) {
             Ok(()) => Ok(SetIf::Written),
             Err(atomics::CasError::CasFailed(now)) => {
-                let stored = now.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?;
-                // Spin 4.1-pre's Redis store writes the value and still answers CasFailed
-                // (measured: every create and update looked like a conflict). Every write's bytes
-                // are unique (a random write id in the record), so finding exactly our bytes
-                // means the swap happened.
-                if stored.as_deref() == Some(value) {
-                    return Ok(SetIf::Written);
-                }
-                Ok(SetIf::Refused(stored))
+                Ok(SetIf::Refused(now.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?))
             }
             Err(atomics::CasError::StoreError(e)) => Err(KvError(format!("swap {key}: {e:?}"))),
         }

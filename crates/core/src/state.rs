@@ -110,8 +110,8 @@ pub struct ConsumerInstance {
     /// When auto-commit last committed (wall-clock ms).
     #[serde(default)]
     pub last_commit_ms: i64,
-    /// Random per write: no two writes store the same bytes, so a host that reports a swap as
-    /// failed although it stored it can be checked against the bytes (src/host/kv.rs).
+    /// Random per write: how a writer recognises its own write when it reads the record back
+    /// (see `recent_writes` and [`save_consumer`]).
     #[serde(default)]
     pub write_id: u64,
     /// The Kafka principal that created it (passthrough: `User:alice`); only it may use it.

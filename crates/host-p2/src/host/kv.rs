@@ -53,16 +53,12 @@ impl KvStore for WasiKv {
         if !current(seen.as_deref()) {
             return Ok(SetIf::Refused(seen));
         }
+        // The answer is not trusted (Spin's stores get it wrong both ways); the core reads the
+        // record back and decides (state::save_consumer).
         match atomics::swap(cas, value) {
             Ok(()) => Ok(SetIf::Written),
             Err(atomics::CasError::CasFailed(now)) => {
-                let stored = now.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?;
-                // Some stores write and still answer CasFailed (Spin 4.1-pre's Redis store, see the
-                // WASI 0.3 host); every write's bytes are unique, so our own bytes mean written.
-                if stored.as_deref() == Some(value) {
-                    return Ok(SetIf::Written);
-                }
-                Ok(SetIf::Refused(stored))
+                Ok(SetIf::Refused(now.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?))
             }
             Err(atomics::CasError::StoreError(e)) => Err(KvError(format!("swap {key}: {e:?}"))),
         }

@@ -15,7 +15,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/.."
 export KRE_RUN_DIR_TEST="${KRE_RUN_DIR_TEST:-$PWD/.run/test}"
 export KRE_HOST_PIDS="$KRE_RUN_DIR_TEST/hosts"
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== [%ss] %s\n' "$SECONDS" "$*"; }
 
 cleanup() {
   set +e
@@ -31,9 +31,41 @@ cleanup() {
     # Each host runs in its own process group (spin up has a child): the group, by its id.
     kill -- "-$(basename "$f")" 2>/dev/null; rm -f "$f"
   done
+  # Last, so that the end of the output (all CI shows) says where a pass hung.
+  [ ! -s "${hung:-}" ] || { echo; cat "$hung"; }
   true
 }
 trap cleanup EXIT INT TERM
+
+# A pass that hangs fails with its name instead of running into CI's time limit, and says where
+# it hung: every test binary of the pass gets its threads' backtraces printed (gdb) before the pass
+# is stopped (its own session, by id; the hosts the tests started are stopped by cleanup).
+hung="$KRE_RUN_DIR_TEST/hung.txt"
+mkdir -p "$KRE_RUN_DIR_TEST"; rm -f "$hung"
+bounded() {
+  local secs=$1 rc=0 pid watchdog
+  shift
+  setsid "$@" &
+  pid=$!
+  (
+    for ((i = 0; i < secs; i++)); do sleep 1; kill -0 "$pid" 2>/dev/null || exit 0; done
+    echo "timed out after ${secs} s: $*" | tee -a "$hung" >&2
+    for p in $(ps -eo pid=,sid= | awk -v s="$pid" '$2 == s {print $1}'); do
+      exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+      case "$exe" in */target/debug/deps/*)
+        { echo "hung in $(basename "$exe"): the project's frames of each thread, innermost first"
+          gdb -batch -p "$p" -ex 'thread apply all bt 40' 2>/dev/null |
+            sed -n 's/^#[0-9]* .* in \([a-z_0-9:]*\(kre_\|e2e_\|cluster_\)[^ ]*\) .* at \(.*\)$/  \1 \3/p; s/^\(Thread [0-9]*\).*"\(.*\)".*/\1 \2/p' |
+            grep -v 'Thread.*"main"' | head -60; } | tee -a "$hung" >&2 || true ;;
+      esac
+    done
+    kill -- "-$pid" 2>/dev/null; sleep 10; kill -KILL -- "-$pid" 2>/dev/null
+  ) &
+  watchdog=$!
+  wait "$pid" || rc=$?
+  wait "$watchdog" 2>/dev/null || true
+  return "$rc"
+}
 
 step "tools"
 "$here/install-tools.sh" all
@@ -97,7 +129,7 @@ export KRE_WASMTIME="$KRE_TOOLS/bin/wasmtime"
 export KRE_KAFKA_JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
 
 step "client tests (native core against the real broker)"
-cargo test -q -p kre-core --features native --test '*'
+bounded 1200 cargo test -q -p kre-core --features native --test '*'
 
 # Both artifacts and both hosts: the whole suite runs on each artifact and on each host
 # (WASI 0.3 under wasmtime serve, WASI 0.2 under Spin); the other two pairings run the state and
@@ -106,7 +138,7 @@ step "end-to-end tests: WASI 0.3 artifact under wasmtime serve (HTTP â†’ host â†
 # Every v3 answer is kept for the conformance check against the OpenAPI document (below).
 export KRE_V3_CAPTURE="$KRE_RUN_DIR_TEST/v3-capture"
 rm -rf "$KRE_V3_CAPTURE"
-KRE_TEST_HOST=wasmtime KRE_TEST_ARTIFACT=p3 cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
+KRE_TEST_HOST=wasmtime KRE_TEST_ARTIFACT=p3 bounded 1200 cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
 
 KRE_SPIN="${KRE_SPIN:-$(command -v spin || true)}"
 [ -n "$KRE_SPIN" ] || KRE_SPIN="$PWD/../shared/tools/spin/spin"
@@ -114,26 +146,26 @@ if [ -x "$KRE_SPIN" ]; then
   export KRE_SPIN
   echo "Spin: $KRE_SPIN ($("$KRE_SPIN" --version))"
   step "end-to-end tests: WASI 0.2 artifact under spin up (Spin's key-value store on the test Redis)"
-  KRE_TEST_HOST=spin KRE_TEST_ARTIFACT=p2 cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
+  KRE_TEST_HOST=spin KRE_TEST_ARTIFACT=p2 bounded 1200 cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
   step "end-to-end tests: racing writes on Spin's own key-value store (SQLite)"
-  KRE_TEST_SPIN_KV=sqlite KRE_TEST_HOST=spin KRE_TEST_ARTIFACT=p2 cargo test -q -p kafka-rest-edge --test e2e_state -- --test-threads 2
+  KRE_TEST_SPIN_KV=sqlite KRE_TEST_HOST=spin KRE_TEST_ARTIFACT=p2 bounded 1200 cargo test -q -p kafka-rest-edge --test e2e_state -- --test-threads 2
   step "end-to-end tests: the cross pairings (state and v3 suites)"
-  KRE_TEST_HOST=spin KRE_TEST_ARTIFACT=p3 cargo test -q -p kafka-rest-edge --test e2e_state --test e2e_v3 -- --test-threads 2
-  KRE_TEST_HOST=wasmtime KRE_TEST_ARTIFACT=p2 cargo test -q -p kafka-rest-edge --test e2e_state --test e2e_v3 -- --test-threads 2
+  KRE_TEST_HOST=spin KRE_TEST_ARTIFACT=p3 bounded 1200 cargo test -q -p kafka-rest-edge --test e2e_state --test e2e_v3 -- --test-threads 2
+  KRE_TEST_HOST=wasmtime KRE_TEST_ARTIFACT=p2 bounded 1200 cargo test -q -p kafka-rest-edge --test e2e_state --test e2e_v3 -- --test-threads 2
 elif [ -n "${CI:-}" ]; then
   echo "no spin on PATH and none at ../shared/tools/spin/spin: CI must test under Spin" >&2; exit 1
 else
   echo "skipped: no spin on PATH or at ../shared/tools/spin/spin (the Spin runs); WASI 0.2 artifact under wasmtime instead"
-  KRE_TEST_HOST=wasmtime KRE_TEST_ARTIFACT=p2 cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
+  KRE_TEST_HOST=wasmtime KRE_TEST_ARTIFACT=p2 bounded 1200 cargo test -q -p kafka-rest-edge --test 'e2e_*' -- --test-threads 2
 fi
 
 step "3-broker cluster tests"
 "$here/kafka.sh" start cluster
 KRE_TEST_CLUSTER=127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094 \
-  cargo test -q -p kafka-rest-edge --test 'cluster_*' -- --test-threads 1
+  bounded 1200 cargo test -q -p kafka-rest-edge --test 'cluster_*' -- --test-threads 1
 
 step "chaos, short: 30 s of produce through both artifacts while a broker, then the controller, is killed (make chaos: the long run)"
-KRE_CHAOS_SECONDS=30 KRE_CHAOS_FUZZ_TARGETS=" " "$here/chaos.sh"
+KRE_CHAOS_SECONDS=30 KRE_CHAOS_FUZZ_TARGETS=" " bounded 900 "$here/chaos.sh"
 
 step "v3 conformance: every v3 answer above against Confluent's v3 OpenAPI document"
-cargo test -q -p kafka-rest-edge --test v3_conformance -- --nocapture
+bounded 1200 cargo test -q -p kafka-rest-edge --test v3_conformance -- --nocapture

@@ -108,7 +108,10 @@ impl Kafka {
         let leader = meta.partition(partition).unwrap().leader;
         let mut out = Vec::new();
         let mut offset = 0i64;
+        // Bounded: a fetch that never reaches the high watermark fails the test, not hangs it.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
+            assert!(std::time::Instant::now() < until, "{topic}/{partition}: offset {offset} never reached the end");
             let request = FetchRequest::default()
                 .with_replica_id((-1).into())
                 .with_max_wait_ms(100)

@@ -102,6 +102,7 @@ pub fn kv_value(key: &str) -> Option<Vec<u8>> {
     }
     let key = redis_key(key);
     let mut tcp = TcpStream::connect(env("KRE_TEST_REDIS")).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     tcp.write_all(format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes()).unwrap();
     let mut reader = BufReader::new(tcp);
     let mut line = String::new();
@@ -490,6 +491,8 @@ impl Conn {
         let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
         let s = TcpStream::connect(host).map_err(|e| format!("connect {host}: {e}"))?;
         s.set_nodelay(true).map_err(|e| e.to_string())?;
+        // A request that never answers fails its test instead of hanging the suite.
+        s.set_read_timeout(Some(Duration::from_secs(120))).map_err(|e| e.to_string())?;
         Ok(Conn { reader: BufReader::new(s), host: host.to_owned(), path })
     }
 
@@ -560,18 +563,19 @@ impl Conn {
 /// is stored.
 pub fn redis_dump() -> Vec<(String, Vec<u8>)> {
     let tcp = TcpStream::connect(env("KRE_TEST_REDIS")).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut writer = tcp.try_clone().unwrap();
     let mut reader = BufReader::new(tcp);
     fn bulk(reader: &mut impl BufRead) -> Option<Vec<u8>> {
         let mut line = String::new();
         reader.read_line(&mut line).unwrap();
-        let len: i64 = line.trim_start_matches(['$', '-', '+']).trim().parse().unwrap_or(-1);
-        if !line.starts_with('$') || len < 0 {
-            return None;
-        }
-        let mut body = vec![0; len as usize + 2];
-        reader.read_exact(&mut body).unwrap();
-        body.truncate(len as usize);
+        // `$<len>`, or `$-1` for a key deleted since KEYS listed it (tests run side by side): the
+        // sign is part of the number (stripping it read nil as length 1 and waited for ever).
+        let len: i64 = line.strip_prefix('$').and_then(|n| n.trim().parse().ok()).unwrap_or(-1);
+        let len = usize::try_from(len).ok()?;
+        let mut body = vec![0; len + 2];
+        reader.read_exact(&mut body).unwrap_or_else(|e| panic!("redis: {e} reading {} bytes after {line:?}", len + 2));
+        body.truncate(len);
         Some(body)
     }
     writer.write_all(b"*2\r\n$4\r\nKEYS\r\n$1\r\n*\r\n").unwrap();

@@ -205,6 +205,10 @@ impl<C: Connect + Clone + 'static, R: Runtime + Clone + 'static, K: KvStore + 's
             Api::V2 => V2_JSON,
             Api::V3 => JSON,
         };
+        let head = head_bytes(&req);
+        if head > self.config.max_header_bytes {
+            return Response::error(&ApiError::headers_too_large(head, self.config.max_header_bytes), error_type);
+        }
         let matched = match router::route(&req.method, &req.path) {
             Ok(m) => m,
             Err(e) => return Response::error(&e, error_type),
@@ -248,6 +252,12 @@ impl<C: Connect + Clone + 'static, R: Runtime + Clone + 'static, K: KvStore + 's
             Err(e) => Response::error(&e, content_type),
         }
     }
+}
+
+/// The request line and headers as sent (HTTP/1.1 framing: `: ` and CRLF per header).
+fn head_bytes(req: &Request) -> usize {
+    let line = req.method.as_str().len() + req.path.len() + req.query.as_ref().map_or(0, |q| q.len() + 1) + 11;
+    req.headers.iter().fold(line, |n, (name, value)| n + name.as_str().len() + value.len() + 4)
 }
 
 /// The request's Content-Type against what the route reads (absent is fine: the body is JSON).

@@ -22,6 +22,9 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("consumer_group_protocol", "auto"),
     ("allow_internal_topic_writes", "false"),
     ("body_idle_timeout_ms", "60000"),
+    ("max_header_bytes", "65536"),
+    ("max_records_per_request", "100000"),
+    ("max_consumers_per_group", "1000"),
     ("api_endpoints_allowlist", ""),
     ("api_endpoints_blocklist", ""),
     ("kafka_security_protocol", "PLAINTEXT"),
@@ -132,6 +135,12 @@ pub struct Config {
     /// A request body (streamed or not) silent for longer than this ends the request (408, or
     /// a final error report on streaming produce).
     pub body_idle_timeout_ms: u64,
+    /// Request line plus headers, in bytes; more is answered 431.
+    pub max_header_bytes: usize,
+    /// Records of one v2 produce or v3 `records:batch` request; more is answered 413.
+    pub max_records_per_request: usize,
+    /// Consumer instances of one v2 group (0: no limit); a create past it is answered 429.
+    pub max_consumers_per_group: usize,
     /// API identifiers (Confluent's `@ResourceName` values, see the route table) that stay
     /// enabled; empty: all.
     pub api_endpoints_allowlist: Vec<String>,
@@ -169,6 +178,9 @@ impl Default for Config {
                 consumer_group_protocol: "auto".into(),
                 allow_internal_topic_writes: false,
                 body_idle_timeout_ms: 60_000,
+                max_header_bytes: 65_536,
+                max_records_per_request: 100_000,
+                max_consumers_per_group: 1_000,
                 api_endpoints_allowlist: Vec::new(),
                 api_endpoints_blocklist: Vec::new(),
                 security: Security {
@@ -245,6 +257,9 @@ impl Config {
                 other => return Err(format!("allow_internal_topic_writes: '{other}' is not true or false")),
             },
             body_idle_timeout_ms: number("body_idle_timeout_ms")?.max(1),
+            max_header_bytes: usize::try_from(number("max_header_bytes")?.max(1024)).unwrap_or(usize::MAX),
+            max_records_per_request: usize::try_from(number("max_records_per_request")?.max(1)).unwrap_or(usize::MAX),
+            max_consumers_per_group: usize::try_from(number("max_consumers_per_group")?).unwrap_or(usize::MAX),
             api_endpoints_allowlist: ids(&get("api_endpoints_allowlist")),
             api_endpoints_blocklist: ids(&get("api_endpoints_blocklist")),
             security: security(&get)?,

@@ -51,6 +51,10 @@ pub enum ErrorCode {
     IllegalState,
     /// 413.
     PayloadTooLarge,
+    /// 429: a configured limit is reached (`max_consumers_per_group`); retry once it is not.
+    TooManyRequests,
+    /// 431: request line and headers past `max_header_bytes`.
+    HeadersTooLarge,
     /// 415.
     UnsupportedMediaType,
     /// 422: the request is readable but semantically wrong.
@@ -90,6 +94,8 @@ impl ErrorCode {
             E::SchemaRegistryUnavailable | E::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             E::Conflict | E::ConsumerAlreadyExists | E::IllegalState => StatusCode::CONFLICT,
             E::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            E::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            E::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             E::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             E::Unprocessable
             | E::KeySchemaMissing
@@ -246,6 +252,18 @@ impl ApiError {
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(ErrorCode::PayloadTooLarge, format!("Request body larger than the limit of {limit} bytes."))
     }
+    pub fn too_many_records(count: usize, limit: usize) -> Self {
+        Self::new(
+            ErrorCode::PayloadTooLarge,
+            format!("{count} records in one request; the limit is {limit} (max_records_per_request)."),
+        )
+    }
+    pub fn headers_too_large(size: usize, limit: usize) -> Self {
+        Self::new(
+            ErrorCode::HeadersTooLarge,
+            format!("Request line and headers are {size} bytes; the limit is {limit} (max_header_bytes)."),
+        )
+    }
     pub fn unsupported_media_type(got: &str, expected: &[&str]) -> Self {
         Self::new(
             ErrorCode::UnsupportedMediaType,
@@ -273,8 +291,10 @@ impl ApiError {
 }
 
 impl From<crate::state::KvError> for ApiError {
+    /// The key-value store failed (unreachable, restarting): the request may pass when retried,
+    /// so the answer is the reference's retriable 50003, never stale state.
     fn from(err: crate::state::KvError) -> Self {
-        ApiError::internal(err.to_string())
+        ApiError::new(ErrorCode::KafkaRetriable, err.to_string())
     }
 }
 

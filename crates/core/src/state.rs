@@ -296,10 +296,120 @@ pub async fn create_consumer<K: KvStore>(kv: &K, rec: &ConsumerInstance) -> Resu
     }
 }
 
-/// Removes a consumer record, then its name's claim (the name can be created again).
-pub async fn delete_consumer<K: KvStore>(kv: &K, group: &str, name: &str) -> Result<(), KvError> {
+/// Removes a consumer record, then its name's claim (the name can be created again), then the
+/// name from its group's member list.
+/// `write_id`: random, for the member-list write.
+pub async fn delete_consumer<K: KvStore>(kv: &K, group: &str, name: &str, write_id: u64) -> Result<(), KvError> {
     kv.delete(&consumer_key(group, name)).await?;
-    kv.delete(&claim_key(group, name)).await
+    kv.delete(&claim_key(group, name)).await?;
+    leave_group_list(kv, group, name, write_id).await
+}
+
+/// Key of a group's member list: the names of its consumer instances, for
+/// `max_consumers_per_group`.
+pub fn group_key(group: &str) -> String {
+    format!("group/{}/{group}", group.len())
+}
+
+/// A group's member list as stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct GroupList {
+    members: Vec<String>,
+    /// The ids of the latest writes, as on consumer records: how a writer knows its write held.
+    #[serde(default)]
+    recent_writes: Vec<u64>,
+}
+
+/// How often a member-list update is tried against racing writers before it gives up.
+const LIST_ATTEMPTS: usize = 8;
+
+/// Applies `change` to the group's member list by compare-and-swap, re-reading and retrying when
+/// another writer came first; the write is confirmed by reading it back (see [`save_consumer`]).
+/// `change` returns false to leave the list as it is.
+async fn update_group_list<K: KvStore>(
+    kv: &K,
+    group: &str,
+    write_id: u64,
+    mut change: impl AsyncFnMut(&mut Vec<String>) -> Result<bool, KvError>,
+) -> Result<(), KvError> {
+    let key = group_key(group);
+    for attempt in 0..LIST_ATTEMPTS as u64 {
+        let stored = kv.get(&key).await?;
+        let mut list: GroupList = match &stored {
+            Some(b) => serde_json::from_slice(b).map_err(|e| KvError(format!("corrupt member list of {group}: {e}")))?,
+            None => GroupList::default(),
+        };
+        if !change(&mut list.members).await? {
+            return Ok(());
+        }
+        // An empty list is written, not deleted: a delete could remove a racing join's write.
+        let id = write_id.wrapping_add(attempt);
+        list.recent_writes.push(id);
+        if list.recent_writes.len() > RECENT_WRITES {
+            list.recent_writes.remove(0);
+        }
+        let bytes = serde_json::to_vec(&list).map_err(|e| KvError(e.to_string()))?;
+        kv.set_if(&key, &bytes, &|now| now == stored.as_deref()).await?;
+        if kv.get(&key).await?.is_some_and(|now| wrote(&now, id)) {
+            return Ok(());
+        }
+    }
+    Err(KvError(format!("the member list of group {group} kept changing under {LIST_ATTEMPTS} attempts")))
+}
+
+/// Adds `rec`'s name to its group's member list unless the group has `limit` members already
+/// (0: no limit); false when it has. At the limit, members whose records are gone or idle past
+/// `idle_ms` are removed first (their records with them): an expired instance does not hold a
+/// place, and the store sheds what nobody will read again.
+pub async fn join_group_list<K: KvStore>(
+    kv: &K,
+    rec: &ConsumerInstance,
+    limit: usize,
+    now_ms: i64,
+    idle_ms: u64,
+) -> Result<bool, KvError> {
+    let mut admitted = true;
+    update_group_list(kv, &rec.group, rec.write_id, async |members: &mut Vec<String>| {
+        if members.contains(&rec.name) {
+            return Ok(false);
+        }
+        if limit > 0 && members.len() >= limit {
+            let before = members.len();
+            let mut live = Vec::with_capacity(members.len());
+            for name in members.drain(..) {
+                match load_consumer(kv, &rec.group, &name).await {
+                    Ok(Some(other)) if now_ms - other.last_used_ms <= idle_ms as i64 => live.push(name),
+                    // Unreadable: not ours to judge, it keeps its place.
+                    Err(_) => live.push(name),
+                    Ok(Some(_)) => {
+                        kv.delete(&consumer_key(&rec.group, &name)).await?;
+                        kv.delete(&claim_key(&rec.group, &name)).await?;
+                    }
+                    Ok(None) => {}
+                }
+            }
+            *members = live;
+            if members.len() >= limit {
+                admitted = false;
+                return Ok(members.len() != before);
+            }
+        }
+        admitted = true;
+        members.push(rec.name.clone());
+        Ok(true)
+    })
+    .await?;
+    Ok(admitted)
+}
+
+/// Removes `name` from its group's member list (nothing when it is not there).
+pub async fn leave_group_list<K: KvStore>(kv: &K, group: &str, name: &str, write_id: u64) -> Result<(), KvError> {
+    update_group_list(kv, group, write_id, async |members: &mut Vec<String>| {
+        let before = members.len();
+        members.retain(|m| m != name);
+        Ok(members.len() != before)
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -428,8 +538,62 @@ mod tests {
             let stored = load_consumer(&kv, "g", "c").await.expect("load").expect("exists");
             assert_eq!((stored.version, stored.position("t", 0)), (2, Some(10)));
             // Released with the record: the name can be created again.
-            delete_consumer(&kv, "g", "c").await.expect("delete");
+            delete_consumer(&kv, "g", "c", 7).await.expect("delete");
             assert!(create_consumer(&kv, &other).await.expect("create again"));
+        });
+    }
+
+    #[test]
+    fn group_lists_admit_up_to_the_limit_and_shed_expired_members() {
+        futures::executor::block_on(async {
+            let kv = MemoryKv::default();
+            let member = |name: &str, used: i64| {
+                let mut rec = instance();
+                (rec.name, rec.last_used_ms, rec.write_id) = (name.into(), used, used as u64 * 31 + 1);
+                rec
+            };
+            let idle = 1_000;
+            for (name, used) in [("a", 4_800), ("b", 5_000)] {
+                let rec = member(name, used);
+                assert!(create_consumer(&kv, &rec).await.expect("create"));
+                assert!(join_group_list(&kv, &rec, 2, 5_000, idle).await.expect("join"), "{name}");
+            }
+            // Joining twice keeps one place.
+            assert!(join_group_list(&kv, &member("b", 5_000), 2, 5_000, idle).await.expect("join again"));
+            // Full while both are live.
+            let c = member("c", 5_000);
+            assert!(create_consumer(&kv, &c).await.expect("create c"));
+            assert!(create_consumer(&kv, &member("d", 5_900)).await.expect("create d"));
+            assert!(!join_group_list(&kv, &c, 2, 5_500, idle).await.expect("join c"));
+            // Once `a` idled past the timeout it gives up its place, and its record goes.
+            assert!(join_group_list(&kv, &c, 2, 5_900, idle).await.expect("join c later"));
+            assert_eq!(load_consumer(&kv, "g", "a").await.expect("load"), None);
+            assert!(load_consumer(&kv, "g", "b").await.expect("load").is_some());
+            // Deleting leaves the list; the place is free again.
+            delete_consumer(&kv, "g", "b", 99).await.expect("delete");
+            assert!(join_group_list(&kv, &member("d", 5_900), 2, 5_900, idle).await.expect("join d"));
+            assert!(!join_group_list(&kv, &member("e", 5_900), 2, 5_900, idle).await.expect("join e"));
+            // No limit: every join is admitted.
+            assert!(join_group_list(&kv, &member("e", 5_900), 0, 5_900, idle).await.expect("join e, no limit"));
+        });
+    }
+
+    #[test]
+    fn group_lists_hold_on_a_store_that_lies_about_swaps() {
+        futures::executor::block_on(async {
+            let kv = LyingKv::default();
+            for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
+                let mut rec = instance();
+                (rec.name, rec.write_id) = (name.into(), i as u64 * 1000);
+                assert!(join_group_list(&kv, &rec, 10, 0, 1_000).await.expect("join"));
+            }
+            let stored: GroupList =
+                serde_json::from_slice(&kv.get(&group_key("g")).await.expect("get").expect("list")).expect("json");
+            assert_eq!(stored.members, ["a", "b", "c"]);
+            leave_group_list(&kv, "g", "b", 5).await.expect("leave");
+            let stored: GroupList =
+                serde_json::from_slice(&kv.get(&group_key("g")).await.expect("get").expect("list")).expect("json");
+            assert_eq!(stored.members, ["a", "c"]);
         });
     }
 

@@ -121,6 +121,19 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
             format!("Consumer instance with the name '{name}' already exists."),
         ));
     }
+    // The name is ours; now its place in the group (an instance past the limit is undone).
+    let config = &ctx.app.config;
+    let limit = config.max_consumers_per_group;
+    let admitted =
+        crate::state::join_group_list(&ctx.app.kv, &record, limit, now, config.consumer_instance_timeout_ms).await;
+    if !matches!(admitted, Ok(true)) {
+        crate::state::delete_consumer(&ctx.app.kv, &group, &name, rt.random_u64()).await?;
+        admitted?;
+        return Err(ApiError::new(
+            ErrorCode::TooManyRequests,
+            format!("Consumer group '{group}' has {limit} instances already (max_consumers_per_group)."),
+        ));
+    }
     let base_uri = format!(
         "{}/consumers/{}/instances/{}",
         ctx.base_url(),
@@ -157,7 +170,7 @@ async fn instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let now = ctx.cluster().runtime().wall_ms();
     if now - rec.last_used_ms > ctx.app.config.consumer_instance_timeout_ms as i64 {
         // Expired: clean up what is left (the broker fenced its membership long ago).
-        crate::state::delete_consumer(&ctx.app.kv, group, name).await?;
+        crate::state::delete_consumer(&ctx.app.kv, group, name, ctx.cluster().runtime().random_u64()).await?;
         return Err(ApiError::consumer_not_found(group, name));
     }
     Ok(rec)
@@ -266,7 +279,7 @@ pub async fn delete_instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C
     let rec = instance(ctx).await?;
     session(ctx).leave(&rec).await;
     ctx.client().readahead().forget(&consumer_key(&rec.group, &rec.name));
-    crate::state::delete_consumer(&ctx.app.kv, &rec.group, &rec.name).await?;
+    crate::state::delete_consumer(&ctx.app.kv, &rec.group, &rec.name, ctx.cluster().runtime().random_u64()).await?;
     Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 

@@ -113,6 +113,9 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
     if records.is_empty() {
         return Err(ApiError::unprocessable("records may not be empty"));
     }
+    if records.len() > ctx.app.config.max_records_per_request {
+        return Err(ApiError::too_many_records(records.len(), ctx.app.config.max_records_per_request));
+    }
     // Avro: each side's schema, registered under the topic's subject or named by id.
     let (key_schema, value_schema) = if format == Format::Avro {
         let registry = ctx.registry("avro")?;

@@ -575,6 +575,9 @@ pub(super) async fn batch<C: Connect + 'static, R: Runtime + 'static, K: KvStore
         // The OpenAPI document's answer for this is 400 (a bad request body), not 422.
         return Err(ApiError::bad_request("entries may not be empty."));
     }
+    if body.entries.len() > ctx.app.config.max_records_per_request {
+        return Err(ApiError::too_many_records(body.entries.len(), ctx.app.config.max_records_per_request));
+    }
     let mut ids = Vec::with_capacity(body.entries.len());
     let mut parsed = Vec::with_capacity(body.entries.len());
     for (i, e) in body.entries.into_iter().enumerate() {

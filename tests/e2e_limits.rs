@@ -77,7 +77,10 @@ fn a_full_group_is_429_until_a_place_is_freed_or_expires() {
     host.get(&format!("/consumers/{group}/instances/c/subscription")).assert_error(404, 40403);
     assert_eq!(common::kv_value(&kre_core::state::consumer_key(&group, "c")), None);
     // A deleted instance frees its place.
-    assert_eq!(host.send("DELETE", &format!("/consumers/{group}/instances/a"), &[("content-type", V2)], None).status, 204);
+    assert_eq!(
+        host.send("DELETE", &format!("/consumers/{group}/instances/a"), &[("content-type", V2)], None).status,
+        204
+    );
     assert_eq!(create("c").status, 200);
     create("d").assert_error(429, 429);
     // Idle past consumer_instance_timeout_ms: the places are given up, the records removed.

@@ -336,7 +336,9 @@ async fn update_group_list<K: KvStore>(
     for attempt in 0..LIST_ATTEMPTS as u64 {
         let stored = kv.get(&key).await?;
         let mut list: GroupList = match &stored {
-            Some(b) => serde_json::from_slice(b).map_err(|e| KvError(format!("corrupt member list of {group}: {e}")))?,
+            Some(b) => {
+                serde_json::from_slice(b).map_err(|e| KvError(format!("corrupt member list of {group}: {e}")))?
+            }
             None => GroupList::default(),
         };
         if !change(&mut list.members).await? {

@@ -5,10 +5,14 @@
 # load from several clients while, in turn: a broker is killed with SIGKILL and restarted, the
 # active controller is killed and restarted, a partition's leader is moved by reassignment. Then
 # every record is read back by the Kafka jars' own consumer (not this project's code) and each
-# acknowledged record is looked for. Then the fuzz targets for a bounded time.
+# acknowledged record is looked for. Then three REST consumers of one group read the topic through
+# both hosts while the group coordinator is killed, a proxy host is killed mid-request and Redis
+# (their state) is restarted: every acknowledged record must be consumed, no committed offset may
+# move backwards, no request may hang. Then the fuzz targets for a bounded time.
 # Prints one table and a last line `chaos: <N> acknowledged, <L> lost, <D> duplicated, <H> hung, <C> crashes`.
 # KRE_CHAOS_SECONDS (load duration, default 120), KRE_CHAOS_FUZZ_SECONDS (per target, default 40),
-# KRE_CHAOS_FUZZ_TARGETS (default: all nine).
+# KRE_CHAOS_FUZZ_TARGETS (default: all nine), KRE_CHAOS_CONSUME_SECONDS (the consumers' fault
+# window, default 60).
 # Uses the 3-broker cluster's ports (19092-19094): not beside `make test`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -82,9 +86,41 @@ wait $load
 event "load done"
 cat "$out/load.txt"
 
+CSECS="${KRE_CHAOS_CONSUME_SECONDS:-60}"
+group="chaos-group-$(date +%s)"
+echo "== consume: 3 REST consumers in one group read it all through both hosts while 6 more clients produce for ${CSECS}s; faults meanwhile"
+$BENCH chaos-produce "$BASE,http://127.0.0.1:48083" "$topic" 6 "$CSECS" 50 "$out/outcomes2" 100 >"$out/load2.txt" &
+load2=$!
+$BENCH chaos-consume "$BASE,http://127.0.0.1:48083" "$CLUSTER" "$topic" "$group" 3 "$CSECS" $((CSECS * 5)) "$out/consumed" >"$out/consume.txt" &
+consume=$!
+cstep=$((CSECS / 6))
+t0=$SECONDS
+sleep "$cstep"
+coord=$(curl -s "$BASE/v3/clusters/$CLUSTER/consumer-groups/$group" | python3 -c '
+import json,sys
+try: print(json.load(sys.stdin)["coordinator"]["related"].rsplit("/",1)[1])
+except Exception: print(1)')
+event "SIGKILL the group coordinator (node$coord)"; "$here/kafka.sh" kill-node "node$coord"
+sleep "$cstep"
+event "restart node$coord"; "$here/kafka.sh" start-node "node$coord" >/dev/null
+sleep "$cstep"
+event "SIGKILL the WASI 0.2 host (port 48083), mid-request"; kill -KILL -- "-${hosts[1]}" 2>/dev/null || true
+sleep "$cstep"
+event "stop Redis (the consumers' state)"; KRE_REDIS_PORT=46379 KRE_RUN_DIR="$PWD/.run/chaos" "$here/redis.sh" stop >/dev/null
+sleep 3
+event "start Redis"; KRE_REDIS_PORT=46379 KRE_RUN_DIR="$PWD/.run/chaos" "$here/redis.sh" start >/dev/null
+sleep "$cstep"
+event "restart the WASI 0.2 host"; serve 48083 target/kafka-rest-edge-p2.composed.wasm
+wait $load2
+cat "$out/load2.txt"
+wait $consume || { echo "chaos-consume failed" >&2; cat "$out/consume.txt" >&2; }
+event "consume done"
+grep -v '^STATUS' "$out/consume.txt"
+
 echo "== read back with the Kafka jars' ConsoleConsumer"
 jtool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server $BOOT --topic "$topic" \
   --from-beginning --timeout-ms 20000 >"$out/read.txt" 2>>"$out/tools.log" || true
+
 
 echo "== fuzz: each target for ${FUZZ_SECS}s (a crash is counted, and the next target runs)"
 : >"$out/fuzz.txt"
@@ -96,14 +132,17 @@ python3 - "$out" <<'PY'
 import collections, json, re, sys
 out = sys.argv[1]
 r = {}
-for line in open(f"{out}/load.txt"):
-    if line.startswith("RESULT "):
-        _, name, value, *_ = line.split()
-        r[name] = float(value)
+for f in ("load.txt", "load2.txt"):
+    for line in open(f"{out}/{f}"):
+        if line.startswith("RESULT "):
+            _, name, value, *_ = line.split()
+            v = float(value)
+            r[name] = max(r.get(name, 0), v) if "longest" in name else r.get(name, 0) + v
 outcome = {}
-for line in open(f"{out}/outcomes"):
-    kind, c, s, *_ = line.split()
-    outcome[(int(c), int(s))] = kind
+for f in ("outcomes", "outcomes2"):
+    for line in open(f"{out}/{f}"):
+        kind, c, s, *_ = line.split()
+        outcome[(int(c), int(s))] = kind
 found = collections.Counter()
 for line in open(f"{out}/read.txt"):
     try:
@@ -117,6 +156,22 @@ dup = sum(n - 1 for n in found.values() if n > 1)
 failed = [k for k, v in outcome.items() if v == "F"]
 unanswered = [k for k, v in outcome.items() if v == "U"]
 failed_present = sum(1 for k in failed + unanswered if found[k])
+consumed = collections.Counter()
+for line in open(f"{out}/consumed"):
+    c, s = line.split()
+    if c.isdigit() and s.isdigit():
+        consumed[(int(c), int(s))] += 1
+never_consumed = [k for k in acked if consumed[k] == 0]
+cres, cstatus = {}, []
+for line in open(f"{out}/consume.txt"):
+    if line.startswith("RESULT "):
+        _, name, value, *_ = line.split()
+        cres[name] = float(value)
+    elif line.startswith("STATUS "):
+        _, n, what = line.rstrip("\n").split(" ", 2)
+        cstatus.append((what, int(n)))
+backwards = sum(n for what, n in cstatus if "backwards" in what)
+hung = int(r.get("chaos_hung", 0)) + int(cres.get("consume_hung", 0))
 fuzz = open(f"{out}/fuzz.txt").read()
 per_target = re.findall(r"fuzz: (\S+)\s+(\d+) executions in \d+s", fuzz)
 execs = sum(int(n) for _, n in per_target)
@@ -133,12 +188,20 @@ print(f"{'acknowledged but lost':<44}{len(lost):>12}")
 print(f"{'duplicates (at-least-once retries)':<44}{dup:>12}")
 print(f"{'longest wait for an answer (ms)':<44}{r.get('chaos_longest_wait_ms', float('nan')):>12.0f}")
 print(f"{'requests':<44}{r.get('chaos_requests', 0):>12.0f}")
+print("REST consumers (3, one group, both hosts, beside 6 more producers; coordinator killed, a host killed, Redis restarted)")
+print(f"{'  records consumed (repeats included)':<44}{sum(consumed.values()):>12}")
+print(f"{'  acknowledged but never consumed':<44}{len(never_consumed):>12}")
+print(f"{'  committed offsets that moved backwards':<44}{backwards:>12}")
+print(f"{'  longest wait for an answer (ms)':<44}{cres.get('consume_longest_wait_ms', float('nan')):>12.0f}")
+print(f"{'  seconds until all had read to the end':<44}{cres.get('consume_seconds', float('nan')):>12.1f}")
+for what, n in cstatus:
+    print(f"{'    ' + what:<44}{n:>12}")
 for t, n in per_target:
     print(f"{'  fuzz ' + t + ' executions':<44}{int(n):>12}")
 for t in crashed:
     known = " (known: kafka-protocol aborts on a forged array count, fuzz/known/README.md)" if t == "frame" else ""
     print(f"  fuzz {t}: CRASHED{known}")
 print(f"{'fuzz executions (all targets)':<44}{execs:>12}")
-print(f"chaos: {len(acked)} acknowledged, {len(lost)} lost, {dup} duplicated, {int(r.get('chaos_hung', 0))} hung, {crashes} crashes")
-sys.exit(1 if lost or [t for t in crashed if t != "frame"] else 0)
+print(f"chaos: {len(acked)} acknowledged, {len(lost)} lost, {dup} duplicated, {hung} hung, {crashes} crashes")
+sys.exit(1 if lost or never_consumed or backwards or hung or [t for t in crashed if t != "frame"] else 0)
 PY

@@ -137,6 +137,12 @@ fn topic_lifecycle() {
     // Delete, then it is gone.
     let del = host.send("DELETE", &format!("{topics}/{name}"), &[], None);
     assert_eq!(del.status, 204);
+    // The controller has deleted it; brokers learn it from the metadata log a moment later
+    // (KRaft), so a GET right away may still find it — as with Confluent's proxy.
+    let gone_by = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while host.get(&format!("{topics}/{name}")).status == 200 && std::time::Instant::now() < gone_by {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     host.get(&format!("{topics}/{name}")).assert_error(404, 40401);
     host.send("DELETE", &format!("{topics}/{name}"), &[], None).assert_error(404, 40401);
     host.get(&format!("{topics}/{name}/partitions")).assert_error(404, 40401);

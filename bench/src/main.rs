@@ -347,7 +347,7 @@ fn consume(base: &str, group: &str, topic: &str, seconds: u64, label: &str) -> R
     if status != 204 {
         return Err(format!("subscribe: {status} {}", String::from_utf8_lossy(&body)));
     }
-    let mut conn = Conn::open(&format!("{inst}/records?timeout=1000&max_bytes=1048576"))?;
+    let mut conn = Conn::open(&format!("{inst}/records?timeout=1000&max_bytes=65536"))?;
     let started = Instant::now();
     let end = started + Duration::from_secs(seconds);
     let (mut n, mut empty, mut answers) = (0usize, 0, 0usize);
@@ -426,13 +426,26 @@ fn post_once(
     body: &[u8],
     timeout: Duration,
 ) -> Result<(u16, Vec<u8>), String> {
+    http_once("POST", base, path, &[("Content-Type", content_type)], body, timeout)
+}
+
+/// One request on a new connection (Connection: close), waiting at most `timeout` for the answer.
+fn http_once(
+    method: &str,
+    base: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), String> {
     let host = base.strip_prefix("http://").ok_or("only http:// URLs")?;
     let mut s = TcpStream::connect(host).map_err(|e| format!("connect {host}: {e}"))?;
     s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     s.write_all(head.as_bytes()).and_then(|()| s.write_all(body)).map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
@@ -469,6 +482,7 @@ fn chaos_produce(
     seconds: u64,
     batch: usize,
     out: &str,
+    first_client: usize,
 ) -> Result<(), String> {
     use std::sync::{Arc, Mutex};
     let bases: Arc<Vec<String>> = Arc::new(bases.split(',').map(str::to_owned).collect());
@@ -477,6 +491,7 @@ fn chaos_produce(
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let stats = Arc::new(Mutex::new((0u64, 0u64, 0u64, 0u64, Duration::ZERO, 0u64))); // requests, A, F, U, max wait, hung
     let threads: Vec<_> = (0..clients)
+        .map(|c| c + first_client)
         .map(|c| {
             let (bases, log, stats, topic) = (bases.clone(), log.clone(), stats.clone(), topic.to_owned());
             std::thread::spawn(move || {
@@ -561,6 +576,197 @@ fn chaos_produce(
     Ok(())
 }
 
+/// One HTTP exchange of `chaos_consume`: (next host, what, method, path, headers, body).
+type Call<'a> = dyn FnMut(&mut usize, &str, &str, &str, &[(&str, &str)], &[u8]) -> Result<(u16, Vec<u8>), String> + 'a;
+
+/// `make chaos`'s consumers: `consumers` REST consumer instances of one group read `topic` (JSON
+/// records `{"c","s"}` from `chaos-produce`), each request to the next host of `bases` in turn (any
+/// host serves any consumer: its state is in the key-value store), committing what they read after
+/// every answer, until every instance has seen the end of the topic `empty` times in a row after
+/// `min_seconds` (the faults' window), or `max_seconds`. Meanwhile one more thread reads the
+/// group's committed offsets (v3 lags) and counts any that moved backwards. Every record read goes
+/// to `out` as `c s` lines; the script compares them with what was acknowledged.
+#[allow(clippy::too_many_arguments)]
+fn chaos_consume(
+    bases: &str,
+    cluster: &str,
+    topic: &str,
+    group: &str,
+    consumers: usize,
+    min_seconds: u64,
+    max_seconds: u64,
+    out: &str,
+) -> Result<(), String> {
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    const V2: &str = "application/vnd.kafka.v2+json";
+    const JSON: &str = "application/vnd.kafka.json.v2+json";
+    // An answer later than this is hung: the request's own timeout is 1 s, Kafka's budget 30 s.
+    const HUNG: Duration = Duration::from_secs(40);
+    let bases: Arc<Vec<String>> = Arc::new(bases.split(',').map(str::to_owned).collect());
+    let file = std::fs::File::create(out).map_err(|e| e.to_string())?;
+    let log = Arc::new(Mutex::new(std::io::BufWriter::new(file)));
+    let started = Instant::now();
+    let (min_end, max_end) = (started + Duration::from_secs(min_seconds), started + Duration::from_secs(max_seconds));
+    let statuses: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
+    let waits = Arc::new(Mutex::new((Duration::ZERO, 0u64))); // longest, hung
+    let at_end = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let count = |statuses: &Mutex<BTreeMap<String, u64>>, what: String| {
+        if let Ok(mut m) = statuses.lock() {
+            *m.entry(what).or_default() += 1;
+        }
+    };
+    // One request to the next host; its outcome counted, its wait measured.
+    let call = {
+        let (bases, statuses, waits) = (bases.clone(), statuses.clone(), waits.clone());
+        move |n: &mut usize, what: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| {
+            let base = &bases[*n % bases.len()];
+            *n += 1;
+            let t = Instant::now();
+            let r = http_once(method, base, path, headers, body, HUNG);
+            let waited = t.elapsed();
+            if let Ok(mut w) = waits.lock() {
+                w.0 = w.0.max(waited);
+                w.1 += u64::from(waited >= HUNG);
+            }
+            let key = match &r {
+                Ok((status, b)) if *status >= 300 => {
+                    let v: serde_json::Value = serde_json::from_slice(b).unwrap_or_default();
+                    format!("{what} {status}/{}", v["error_code"])
+                }
+                Ok((status, _)) => format!("{what} {status}"),
+                Err(_) => format!("{what} no answer (host down)"),
+            };
+            count(&statuses, key);
+            if r.is_err() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            r
+        }
+    };
+    let monitor = {
+        let (bases, done, statuses) = (bases.clone(), done.clone(), statuses.clone());
+        let path = format!("/v3/clusters/{cluster}/consumer-groups/{group}/lags");
+        std::thread::spawn(move || {
+            let mut committed: HashMap<i64, i64> = HashMap::new();
+            let mut n = 0;
+            while !done.load(Ordering::Relaxed) {
+                let base = &bases[n % bases.len()];
+                n += 1;
+                if let Ok((200, body)) = http_once("GET", base, &path, &[], b"", HUNG) {
+                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                    for lag in v["data"].as_array().into_iter().flatten() {
+                        let (Some(p), Some(o)) = (lag["partition_id"].as_i64(), lag["current_offset"].as_i64()) else {
+                            continue;
+                        };
+                        let before = committed.entry(p).or_insert(o);
+                        if o < *before {
+                            count(
+                                &statuses,
+                                format!("committed offset moved backwards (partition {p}: {} -> {o})", *before),
+                            );
+                        }
+                        *before = (*before).max(o);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
+    let threads: Vec<_> = (0..consumers)
+        .map(|i| {
+            let (call, log, at_end, topic, group) =
+                (call.clone(), log.clone(), at_end.clone(), topic.to_owned(), group.to_owned());
+            std::thread::spawn(move || {
+                let mut call = call;
+                let mut n = i;
+                let inst = format!("/consumers/{group}/instances/c{i}");
+                let ct = [("Content-Type", V2)];
+                let join = |call: &mut Call<'_>, n: &mut usize| {
+                    let create = format!(r#"{{"name":"c{i}","format":"json","auto.offset.reset":"earliest"}}"#);
+                    while Instant::now() < max_end {
+                        match call(n, "create", "POST", &format!("/consumers/{group}"), &ct, create.as_bytes()) {
+                            Ok((200, _)) => break,
+                            Ok((409, _)) => break, // made by an earlier try whose answer was lost
+                            _ => {}
+                        }
+                    }
+                    let sub = format!(r#"{{"topics":["{topic}"]}}"#);
+                    while Instant::now() < max_end {
+                        if let Ok((204, _)) =
+                            call(n, "subscribe", "POST", &format!("{inst}/subscription"), &ct, sub.as_bytes())
+                        {
+                            break;
+                        }
+                    }
+                };
+                join(&mut call, &mut n);
+                let mut empty = 0;
+                let mut counted_at_end = false;
+                while Instant::now() < max_end {
+                    let r = call(
+                        &mut n,
+                        "records",
+                        "GET",
+                        &format!("{inst}/records?timeout=1000&max_bytes=65536"),
+                        &[("Accept", JSON)],
+                        b"",
+                    );
+                    match r {
+                        Ok((200, body)) => {
+                            let records: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap_or_default();
+                            let mut lines = String::with_capacity(records.len() * 12);
+                            for rec in &records {
+                                lines.push_str(&format!("{} {}\n", rec["value"]["c"], rec["value"]["s"]));
+                            }
+                            if let Ok(mut l) = log.lock() {
+                                let _ = l.write_all(lines.as_bytes());
+                            }
+                            if records.is_empty() {
+                                empty += 1;
+                            } else {
+                                empty = 0;
+                                let _ = call(&mut n, "commit", "POST", &format!("{inst}/offsets"), &ct, b"");
+                            }
+                        }
+                        Ok((404, _)) => join(&mut call, &mut n),
+                        _ => {}
+                    }
+                    let finished = empty >= 5 && Instant::now() >= min_end;
+                    if finished != counted_at_end {
+                        if finished {
+                            at_end.fetch_add(1, Ordering::SeqCst)
+                        } else {
+                            at_end.fetch_sub(1, Ordering::SeqCst)
+                        };
+                        counted_at_end = finished;
+                    }
+                    if at_end.load(Ordering::SeqCst) == consumers {
+                        break;
+                    }
+                }
+                let _ = call(&mut n, "delete", "DELETE", &inst, &ct, b"");
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().map_err(|_| "a consumer thread panicked")?;
+    }
+    done.store(true, Ordering::Relaxed);
+    monitor.join().map_err(|_| "the monitor panicked")?;
+    log.lock().map_err(|e| e.to_string())?.flush().map_err(|e| e.to_string())?;
+    let w = waits.lock().map_err(|e| e.to_string())?;
+    for (what, n) in statuses.lock().map_err(|e| e.to_string())?.iter() {
+        println!("STATUS {n} {what}");
+    }
+    println!("RESULT consume_seconds {:.1} s", started.elapsed().as_secs_f64());
+    println!("RESULT consume_longest_wait_ms {:.0} ms", w.0.as_secs_f64() * 1000.0);
+    println!("RESULT consume_hung {} requests", w.1);
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.get(1).map(String::as_str) {
@@ -601,6 +807,17 @@ fn main() {
             args[5].parse().unwrap_or(60),
             args[6].parse().unwrap_or(50),
             &args[7],
+            args.get(8).and_then(|s| s.parse().ok()).unwrap_or(0),
+        ),
+        Some("chaos-consume") if args.len() >= 10 => chaos_consume(
+            &args[2],
+            &args[3],
+            &args[4],
+            &args[5],
+            args[6].parse().unwrap_or(3),
+            args[7].parse().unwrap_or(60),
+            args[8].parse().unwrap_or(300),
+            &args[9],
         ),
         Some("stream") if args.len() >= 6 => stream(&args[2], &args[3], &args[4], args[5].parse().unwrap_or(60)),
         _ => Err(

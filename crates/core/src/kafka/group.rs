@@ -134,7 +134,21 @@ impl<C: Connect, R: Runtime> Session<'_, C, R> {
     }
 
     /// Joins or renews the group membership within `budget_ms`, returning the partitions to read.
+    ///
+    /// Positions of partitions this member no longer holds go (as the Java consumer drops a
+    /// revoked partition's position): a commit of "everything read" never carries them, where
+    /// they would move the group's offset back under the partition's new owner, and a partition
+    /// that comes back starts from the group's commit, not from where this member once was.
     pub async fn renew_membership(&self, rec: &mut ConsumerInstance, budget: crate::Deadline) -> Result<()> {
+        let result = self.renew(rec, budget).await;
+        if rec.subscription.is_some() {
+            let held = rec.partitions();
+            rec.positions.retain(|p| held.iter().any(|h| h.topic == p.topic && h.partition == p.partition));
+        }
+        result
+    }
+
+    async fn renew(&self, rec: &mut ConsumerInstance, budget: crate::Deadline) -> Result<()> {
         let Some(sub) = rec.subscription.clone() else { return Ok(()) };
         let rt = self.client.runtime();
         // Between heartbeats (the broker's interval, 5 s by default) the membership stands as stored.

@@ -390,8 +390,15 @@ pub async fn commit<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
                 })
                 .collect::<ApiResult<_>>()?
         }
-        // No body: everything this consumer has read so far.
-        None => rec.positions.iter().map(|p| ((p.topic.clone(), p.partition), p.offset, None)).collect(),
+        // No body: everything this consumer has read so far, of the partitions it holds.
+        None => {
+            let held = rec.partitions();
+            rec.positions
+                .iter()
+                .filter(|p| held.iter().any(|h| h.topic == p.topic && h.partition == p.partition))
+                .map(|p| ((p.topic.clone(), p.partition), p.offset, None))
+                .collect()
+        }
     };
     if !offsets.is_empty() {
         let coordinator = ctx.client().coordinator(&rec.group, ctx.deadline).await?;

@@ -8,11 +8,12 @@
 # acknowledged record is looked for. Then three REST consumers of one group read the topic through
 # both hosts while the group coordinator is killed, a proxy host is killed mid-request and Redis
 # (their state) is restarted: every acknowledged record must be consumed, no committed offset may
-# move backwards, no request may hang. Then the fuzz targets for a bounded time.
+# move backwards, no request may hang. Then an HTTP-level fuzz pass against both hosts (no 5xx,
+# every error the reference's JSON body, both still serving), then the fuzz targets for a bounded time.
 # Prints one table and a last line `chaos: <N> acknowledged, <L> lost, <D> duplicated, <H> hung, <C> crashes`.
 # KRE_CHAOS_SECONDS (load duration, default 120), KRE_CHAOS_FUZZ_SECONDS (per target, default 40),
 # KRE_CHAOS_FUZZ_TARGETS (default: all nine), KRE_CHAOS_CONSUME_SECONDS (the consumers' fault
-# window, default 60).
+# window, default 60), KRE_CHAOS_HTTP_FUZZ_SECONDS (default 60).
 # Uses the 3-broker cluster's ports (19092-19094): not beside `make test`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -122,6 +123,11 @@ jtool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server $BOOT -
   --from-beginning --timeout-ms 20000 >"$out/read.txt" 2>>"$out/tools.log" || true
 
 
+HFUZZ="${KRE_CHAOS_HTTP_FUZZ_SECONDS:-60}"
+echo "== HTTP fuzz: ${HFUZZ}s of malformed requests over the route table, both hosts"
+$BENCH http-fuzz "$BASE,http://127.0.0.1:48083" "$CLUSTER" "$HFUZZ" >"$out/httpfuzz.txt" || true
+grep -v '^FUZZ ' "$out/httpfuzz.txt" | grep -v '^FUZZBAD ' || true
+
 echo "== fuzz: each target for ${FUZZ_SECS}s (a crash is counted, and the next target runs)"
 : >"$out/fuzz.txt"
 for t in ${KRE_CHAOS_FUZZ_TARGETS:-json_stream route negotiate rfc3339 resp registry_answer avro_record scram frame}; do
@@ -172,6 +178,15 @@ for line in open(f"{out}/consume.txt"):
         cstatus.append((what, int(n)))
 backwards = sum(n for what, n in cstatus if "backwards" in what)
 hung = int(r.get("chaos_hung", 0)) + int(cres.get("consume_hung", 0))
+hres, hcounts, hbad = {}, [], []
+for line in open(f"{out}/httpfuzz.txt"):
+    if line.startswith("RESULT "):
+        _, name, value, *_ = line.split()
+        hres[name] = value if name == "http_fuzz_seed" else float(value)
+    elif line.startswith("FUZZBAD "):
+        hbad.append(line.rstrip("\n").split(" ", 2)[1:])
+    elif line.startswith("FUZZ "):
+        hcounts.append(line.rstrip("\n").split(" ", 2)[1:])
 fuzz = open(f"{out}/fuzz.txt").read()
 per_target = re.findall(r"fuzz: (\S+)\s+(\d+) executions in \d+s", fuzz)
 execs = sum(int(n) for _, n in per_target)
@@ -196,6 +211,13 @@ print(f"{'  longest wait for an answer (ms)':<44}{cres.get('consume_longest_wait
 print(f"{'  seconds until all had read to the end':<44}{cres.get('consume_seconds', float('nan')):>12.1f}")
 for what, n in cstatus:
     print(f"{'    ' + what:<44}{n:>12}")
+print(f"HTTP fuzz (both hosts, {hres.get('http_fuzz_requests', 0):.0f} requests, seed {hres.get('http_fuzz_seed', '?')})")
+for n, what in hcounts:
+    print(f"{'    ' + what:<44}{int(n):>12}")
+print(f"{'  answers that are defects (5xx, no JSON error)':<44}{hres.get('http_fuzz_bad', -1):>12.0f}")
+for n, what in hbad[:20]:
+    print(f"      {n} × {what}")
+print(f"{'  hosts serving afterwards':<44}{hres.get('http_fuzz_hosts_serving', 0):>12.0f}")
 for t, n in per_target:
     print(f"{'  fuzz ' + t + ' executions':<44}{int(n):>12}")
 for t in crashed:
@@ -203,5 +225,6 @@ for t in crashed:
     print(f"  fuzz {t}: CRASHED{known}")
 print(f"{'fuzz executions (all targets)':<44}{execs:>12}")
 print(f"chaos: {len(acked)} acknowledged, {len(lost)} lost, {dup} duplicated, {hung} hung, {crashes} crashes")
-sys.exit(1 if lost or never_consumed or backwards or hung or [t for t in crashed if t != "frame"] else 0)
+fuzz_bad = hres.get("http_fuzz_bad", 1) > 0 or hres.get("http_fuzz_hosts_serving", 0) < 2
+sys.exit(1 if lost or never_consumed or backwards or hung or fuzz_bad or [t for t in crashed if t != "frame"] else 0)
 PY

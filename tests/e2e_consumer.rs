@@ -176,6 +176,79 @@ fn two_consumers_share_a_group_and_take_over() {
     kafka.delete_topic(&topic);
 }
 
+/// Held partitions of one member (its `assignments`).
+fn held(host: &Host, base: &str) -> BTreeSet<i64> {
+    host.get(&format!("{base}/assignments")).json()["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["partition"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_member_commits_only_the_partitions_it_holds() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
+    let kafka = Kafka::new(&bootstrap());
+    let topic = unique("c-held");
+    kafka.create_topic(&topic, 2, 1);
+    for p in 0..2 {
+        kafka.produce(&topic, p, &["1", "2", "3"]);
+    }
+    let group = unique("g-held");
+    let host = Host::start(&[]);
+    let join = |name: &str| {
+        let id = create(
+            &host,
+            &group,
+            json!({"name": name, "auto.offset.reset": "earliest", "auto.commit.enable": "false"}),
+        );
+        let base = format!("/consumers/{group}/instances/{id}");
+        assert_eq!(post(&host, &format!("{base}/subscription"), &json!({"topics": [topic]})).status, 204);
+        base
+    };
+    // Alone, `one` reads both partitions and commits nothing.
+    let one = join("one");
+    assert_eq!(read_all(&host, &one, 6, 30).len(), 6);
+    // `two` joins: the partitions split; `two` reads its own from the start and commits past new records.
+    let two = join("two");
+    let end = Instant::now() + Duration::from_secs(40);
+    let theirs = loop {
+        records(&host, &one, BIN, 300);
+        records(&host, &two, BIN, 300);
+        let (a, b) = (held(&host, &one), held(&host, &two));
+        if a.len() == 1 && b.len() == 1 && a.is_disjoint(&b) {
+            break *b.first().unwrap();
+        }
+        assert!(Instant::now() < end, "no settled split: {a:?} {b:?}");
+    };
+    kafka.produce(&topic, theirs as i32, &["4", "5", "6"]);
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut read = 0;
+    while read < 6 && Instant::now() < end {
+        read += records(&host, &two, BIN, 300).iter().filter(|r| r["partition"] == theirs).count();
+    }
+    assert!(read >= 3, "two read {read} of its partition");
+    assert_eq!(post(&host, &format!("{two}/offsets"), &json!({})).status, 204);
+    // `one` commits everything it has read: not the partition it gave up, which was read further
+    // by its new owner.
+    records(&host, &one, BIN, 300);
+    assert_eq!(post(&host, &format!("{one}/offsets"), &json!({})).status, 204);
+    let id = kafka.describe().cluster_id;
+    let lags = host.get(&format!("/v3/clusters/{id}/consumer-groups/{group}/lags")).json();
+    let committed = lags["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["partition_id"] == theirs)
+        .map(|l| l["current_offset"].as_i64().unwrap());
+    assert_eq!(committed, Some(6), "{lags}");
+    for b in [&one, &two] {
+        assert_eq!(host.send("DELETE", b, &[], None).status, 204);
+    }
+    kafka.delete_topic(&topic);
+}
+
 #[test]
 fn manual_assignment_seek_and_json_format() {
     needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");

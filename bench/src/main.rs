@@ -767,6 +767,263 @@ fn chaos_consume(
     Ok(())
 }
 
+/// One fuzz request: the answer, or `None` for a 200 stream still open after 40 s (the v3
+/// streaming consume extension answers for as long as the client stays).
+fn fuzz_once(
+    method: &str,
+    base: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, Option<Vec<u8>>), String> {
+    let host = base.strip_prefix("http://").ok_or("only http:// URLs")?;
+    let mut s = TcpStream::connect(host).map_err(|e| format!("connect {host}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(40))).map_err(|e| e.to_string())?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    s.write_all(head.as_bytes()).and_then(|()| s.write_all(body)).map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                raw.extend_from_slice(&buf[..n]);
+                // A head is sent with its whole answer unless the answer streams: then 3 s more
+                // without an end is a stream, not a hang.
+                if raw.starts_with(b"HTTP/1.1 200") && raw.windows(4).any(|w| w == b"\r\n\r\n") {
+                    s.set_read_timeout(Some(Duration::from_secs(3))).map_err(|e| e.to_string())?;
+                }
+            }
+            Err(e) => {
+                let streaming = raw.starts_with(b"HTTP/1.1 200") && raw.windows(4).any(|w| w == b"\r\n\r\n");
+                return if streaming { Ok((200, None)) } else { Err(e.to_string()) };
+            }
+        }
+    }
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no response head")?;
+    let status =
+        String::from_utf8_lossy(&raw[..end]).split(' ').nth(1).and_then(|c| c.parse().ok()).ok_or("bad status line")?;
+    // Chunked bodies are left framed: only error answers are parsed, and those carry a length.
+    Ok((status, Some(raw[end + 4..].to_vec())))
+}
+
+/// `make chaos`'s HTTP-level fuzz pass: for `seconds`, requests built from random pieces —
+/// methods (real, lower-case, made up), paths from the route table with random segments (empty,
+/// percent garbage, very long, non-ASCII, numbers out of range), random query strings, content
+/// types and Accept headers (real and broken), bodies (JSON of the right and wrong shapes,
+/// truncated, binary, deeply nested, large) — each on its own connection, round robin over `bases`.
+/// Every answer is classified; a 5xx is listed with what caused it (Kafka is up, so none is
+/// expected), and so is an error answer without the reference's JSON error body. Names it makes
+/// start with `fz-`, so nothing of anyone else's is touched.
+fn http_fuzz(bases: &str, cluster: &str, seconds: u64, seed: u64) -> Result<(), String> {
+    use std::collections::BTreeMap;
+    let bases: Vec<&str> = bases.split(',').collect();
+    let mut x = seed | 1;
+    let mut rnd = move |n: usize| -> usize {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n.max(1) as u64) as usize
+    };
+    const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "get", "FROB"];
+    const PATHS: &[&str] = &[
+        "/topics",
+        "/topics/{}",
+        "/topics/{}/partitions",
+        "/topics/{}/partitions/{}",
+        "/topics/{}/partitions/{}/offsets",
+        "/brokers",
+        "/consumers/{}",
+        "/consumers/{}/instances/{}",
+        "/consumers/{}/instances/{}/records",
+        "/consumers/{}/instances/{}/subscription",
+        "/consumers/{}/instances/{}/assignments",
+        "/consumers/{}/instances/{}/offsets",
+        "/consumers/{}/instances/{}/positions",
+        "/consumers/{}/instances/{}/positions/beginning",
+        "/v3/clusters",
+        "/v3/clusters/{C}",
+        "/v3/clusters/{C}/topics",
+        "/v3/clusters/{C}/topics/{}",
+        "/v3/clusters/{C}/topics/{}/records",
+        "/v3/clusters/{C}/topics/{}/records:batch",
+        "/v3/clusters/{C}/topics/{}/configs",
+        "/v3/clusters/{C}/topics/{}/configs/{}",
+        "/v3/clusters/{C}/topics/{}/partitions/{}",
+        "/v3/clusters/{C}/acls",
+        "/v3/clusters/{C}/acls:batch",
+        "/v3/clusters/{C}/brokers/{}/configs",
+        "/v3/clusters/{C}/consumer-groups/{}",
+        "/v3/clusters/{C}/consumer-groups/{}/lags",
+        "/v3/clusters/{C}/broker-configs",
+        "/v3/clusters/{C}/topics/-/partitions/-/reassignment",
+        "/",
+        "/v3",
+        "/v2/../topics",
+        "//topics",
+    ];
+    const SEGMENTS: &[&str] = &[
+        "fz-topic",
+        "fz-a.b_c",
+        "",
+        "%zz",
+        "%",
+        "%2F",
+        "fz-%E2%82%AC",
+        "fz-\u{e9}",
+        "..",
+        "-1",
+        "99999999999",
+        "0",
+        "1",
+        "fz-x y",
+        "fz-;",
+        "__consumer_offsets",
+        "-",
+    ];
+    const TYPES: &[&str] = &[
+        "application/json",
+        "application/vnd.kafka.v2+json",
+        "application/vnd.kafka.binary.v2+json",
+        "application/vnd.kafka.json.v2+json",
+        "application/vnd.kafka.avro.v2+json",
+        "application/vnd.kafka.protobuf.v2+json",
+        "text/plain",
+        "application/json; charset=utf-16",
+        "*/*",
+        "application/vnd.kafka.v3+json",
+        "garbage/",
+        ";;;",
+        "application/vnd.kafka.binary.v2+json, text/html;q=0.9",
+    ];
+    const BODIES: &[&str] = &[
+        r#"{"records":[{"value":"aGk="}]}"#,
+        r#"{"records":[{"value":{"a":1},"partition":99999}]}"#,
+        r#"{"records":[]}"#,
+        r#"{"records":"x"}"#,
+        r#"{"value":{"type":"STRING","data":"x"}}"#,
+        r#"{"value":{"type":"BINARY","data":"!!"}}"#,
+        r#"{"entries":[{"id":"1","value":{"type":"JSON","data":1}}]}"#,
+        r#"{"topic_name":"fz-t","partitions_count":-3,"replication_factor":9}"#,
+        r#"{"topics":["fz-t"]}"#,
+        r#"{"topic_pattern":"("}"#,
+        r#"{"partitions":[{"topic":"fz-t","partition":-1}]}"#,
+        r#"{"offsets":[{"topic":"fz-t","partition":0,"offset":-5}]}"#,
+        r#"{"name":"fz-c","format":"nope"}"#,
+        r#"{"name":"fz-c","auto.offset.reset":"earliest"}"#,
+        r#"{"data":[{"name":"x","value":null}]}"#,
+        r#"{"resource_type":"TOPIC","operation":"READ"}"#,
+        "{",
+        "[",
+        "null",
+        "\"\"",
+        "1e999999",
+        "{\"a\":",
+        "\u{0}\u{1}\u{2}",
+        "",
+    ];
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut bad: BTreeMap<String, u64> = BTreeMap::new();
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let mut n = 0u64;
+    while Instant::now() < end {
+        let base = bases[rnd(bases.len())];
+        let method = METHODS[rnd(METHODS.len())];
+        let template = PATHS[rnd(PATHS.len())];
+        let mut path = String::new();
+        for (i, part) in template.split("{}").enumerate() {
+            if i > 0 {
+                path.push_str(&match rnd(10) {
+                    0 => format!("fz-{}", "x".repeat(rnd(3) * 5000)),
+                    1 => format!("fz-{}", rnd(1_000_000)),
+                    _ => SEGMENTS[rnd(SEGMENTS.len())].to_owned(),
+                });
+            }
+            path.push_str(part);
+        }
+        let path = path.replace("{C}", if rnd(5) == 0 { "fz-cluster" } else { cluster });
+        let query = match rnd(6) {
+            0 => "?timeout=-5&max_bytes=abc",
+            1 => "?timeout=99999999999999999999",
+            2 => "?offset=1&count=%zz",
+            3 => "?&&==",
+            _ => "",
+        };
+        let mut body: Vec<u8> = match rnd(8) {
+            0 => (0..rnd(2000)).map(|_| rnd(256) as u8).collect(),
+            1 => format!("{}{}", "[".repeat(rnd(20_000)), "]".repeat(rnd(3))).into_bytes(),
+            2 => format!(r#"{{"records":[{}{{"value":"aGk="}}]}}"#, r#"{"value":"aGk="},"#.repeat(rnd(3000)))
+                .into_bytes(),
+            _ => BODIES[rnd(BODIES.len())].as_bytes().to_vec(),
+        };
+        if rnd(10) == 0 {
+            body.truncate(body.len() / 2);
+        }
+        let mut headers: Vec<(&str, String)> = Vec::new();
+        if rnd(4) != 0 {
+            headers.push(("Content-Type", TYPES[rnd(TYPES.len())].to_owned()));
+        }
+        if rnd(3) != 0 {
+            headers.push(("Accept", TYPES[rnd(TYPES.len())].to_owned()));
+        }
+        match rnd(12) {
+            0 => headers.push(("Authorization", "Basic !!!".into())),
+            1 => headers.push(("X-Fuzz", "v".repeat(rnd(8000)))),
+            2 => headers.push(("Accept-Encoding", "gzip, zstd".into())),
+            _ => {}
+        }
+        let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let what = format!("{method} {template}{}", if query.is_empty() { "" } else { "?…" });
+        n += 1;
+        match fuzz_once(method, base, &format!("{path}{query}"), &h, &body) {
+            Ok((_, None)) => *counts.entry("2xx streaming (still open, as documented)".into()).or_default() += 1,
+            Ok((status, Some(answer))) => {
+                *counts.entry(format!("{}xx", status / 100)).or_default() += 1;
+                let v: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+                let code = v["error_code"].as_u64();
+                // The host's own answers to broken HTTP (400 without a body) are not the component's.
+                let component = !(status == 400 && answer.is_empty());
+                // 501: the Confluent-Server-only endpoints, as documented.
+                if status >= 500 && status != 501 {
+                    let msg: String = v["message"].as_str().unwrap_or("").chars().take(90).collect();
+                    *bad.entry(format!("{status}/{code:?} {what}: {msg}")).or_default() += 1;
+                } else if status >= 400 && method != "HEAD" && component && code.is_none() {
+                    *bad.entry(format!("{status} without a JSON error body: {what}")).or_default() += 1;
+                }
+            }
+            Err(e) => {
+                let kind: String = e.chars().take(40).collect();
+                *counts.entry(format!("no answer ({kind})")).or_default() += 1;
+                if e.contains("timed out") || e.contains("WouldBlock") || e.contains("temporarily") {
+                    *bad.entry(format!("no answer within 40 s: {what}")).or_default() += 1;
+                }
+            }
+        }
+    }
+    for (k, v) in &counts {
+        println!("FUZZ {v} {k}");
+    }
+    for (k, v) in &bad {
+        println!("FUZZBAD {v} {k}");
+    }
+    // Still serving, on every host.
+    let mut serving = 0;
+    for base in &bases {
+        if let Ok((200, _)) = http_once("GET", base, "/v3/clusters", &[], b"", Duration::from_secs(10)) {
+            serving += 1;
+        }
+    }
+    println!("RESULT http_fuzz_seed {seed} (kre-bench http-fuzz BASES CLUSTER SECONDS SEED replays it)");
+    println!("RESULT http_fuzz_requests {n} requests");
+    println!("RESULT http_fuzz_bad {} answers", bad.values().sum::<u64>());
+    println!("RESULT http_fuzz_hosts_serving {serving} of {}", bases.len());
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.get(1).map(String::as_str) {
@@ -818,6 +1075,15 @@ fn main() {
             args[7].parse().unwrap_or(60),
             args[8].parse().unwrap_or(300),
             &args[9],
+        ),
+        Some("http-fuzz") if args.len() >= 5 => http_fuzz(
+            &args[2],
+            &args[3],
+            args[4].parse().unwrap_or(60),
+            // A new sequence each run unless a seed is given (printed, to replay a finding).
+            args.get(5).and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+            }),
         ),
         Some("stream") if args.len() >= 6 => stream(&args[2], &args[3], &args[4], args[5].parse().unwrap_or(60)),
         _ => Err(

@@ -576,6 +576,47 @@ fn chaos_produce(
     Ok(())
 }
 
+/// Seeks every partition a consumer holds back to the group's committed offset (the beginning
+/// where none is committed); false when any step got no good answer (to be tried again).
+fn back_to_committed(call: &mut Call<'_>, n: &mut usize, inst: &str) -> bool {
+    const V2: &str = "application/vnd.kafka.v2+json";
+    let ct = [("Content-Type", V2)];
+    let Ok((200, body)) = call(n, "rewind: assignments", "GET", &format!("{inst}/assignments"), &[], b"") else {
+        return false;
+    };
+    let held: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let partitions = held["partitions"].clone();
+    if partitions.as_array().is_none_or(Vec::is_empty) {
+        return true;
+    }
+    let ask = serde_json::to_vec(&serde_json::json!({ "partitions": partitions })).unwrap_or_default();
+    let Ok((200, body)) = call(n, "rewind: committed", "GET", &format!("{inst}/offsets"), &ct, &ask) else {
+        return false;
+    };
+    let committed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let (mut seek, mut start) = (Vec::new(), Vec::new());
+    for o in committed["offsets"].as_array().into_iter().flatten() {
+        let tp = serde_json::json!({"topic": o["topic"], "partition": o["partition"]});
+        match o["offset"].as_i64() {
+            Some(at) if at >= 0 => {
+                seek.push(serde_json::json!({"topic": o["topic"], "partition": o["partition"], "offset": at}))
+            }
+            _ => start.push(tp),
+        }
+    }
+    let mut ok = true;
+    if !seek.is_empty() {
+        let body = serde_json::to_vec(&serde_json::json!({ "offsets": seek })).unwrap_or_default();
+        ok &= matches!(call(n, "rewind: seek", "POST", &format!("{inst}/positions"), &ct, &body), Ok((204, _)));
+    }
+    if !start.is_empty() {
+        let body = serde_json::to_vec(&serde_json::json!({ "partitions": start })).unwrap_or_default();
+        let r = call(n, "rewind: seek", "POST", &format!("{inst}/positions/beginning"), &ct, &body);
+        ok &= matches!(r, Ok((204, _)));
+    }
+    ok
+}
+
 /// One HTTP exchange of `chaos_consume`: (next host, what, method, path, headers, body).
 type Call<'a> = dyn FnMut(&mut usize, &str, &str, &str, &[(&str, &str)], &[u8]) -> Result<(u16, Vec<u8>), String> + 'a;
 
@@ -685,7 +726,7 @@ fn chaos_consume(
                 let inst = format!("/consumers/{group}/instances/c{i}");
                 let ct = [("Content-Type", V2)];
                 let join = |call: &mut Call<'_>, n: &mut usize| {
-                    let create = format!(r#"{{"name":"c{i}","format":"json","auto.offset.reset":"earliest"}}"#);
+                    let create = format!(r#"{{"name":"c{i}","format":"json","auto.offset.reset":"earliest","auto.commit.enable":"false"}}"#);
                     while Instant::now() < max_end {
                         match call(n, "create", "POST", &format!("/consumers/{group}"), &ct, create.as_bytes()) {
                             Ok((200, _)) => break,
@@ -705,7 +746,15 @@ fn chaos_consume(
                 join(&mut call, &mut n);
                 let mut empty = 0;
                 let mut counted_at_end = false;
+                let mut rewind = false;
                 while Instant::now() < max_end {
+                    // An answer that did not arrive may have moved the positions past records this
+                    // client never saw (a host killed after saving them): back to the group's commit
+                    // first, as an at-least-once client of this API (and of Confluent's) does.
+                    if rewind {
+                        rewind = !back_to_committed(&mut call, &mut n, &inst);
+                        continue;
+                    }
                     let r = call(
                         &mut n,
                         "records",
@@ -732,7 +781,7 @@ fn chaos_consume(
                             }
                         }
                         Ok((404, _)) => join(&mut call, &mut n),
-                        _ => {}
+                        _ => rewind = true,
                     }
                     let finished = empty >= 5 && Instant::now() >= min_end;
                     if finished != counted_at_end {

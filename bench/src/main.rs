@@ -681,7 +681,8 @@ fn chaos_consume(
                 Err(_) => format!("{what} no answer (host down)"),
             };
             count(&statuses, key);
-            if r.is_err() {
+            // A host down or a 5xx (a coordinator moving, Redis restarting): no tight retry loop.
+            if r.as_ref().map_or(true, |(status, _)| *status >= 500) {
                 std::thread::sleep(Duration::from_millis(100));
             }
             r

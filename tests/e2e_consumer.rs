@@ -142,15 +142,7 @@ fn two_consumers_share_a_group_and_take_over() {
                 seen[i].insert((r["partition"].as_i64().unwrap(), r["offset"].as_i64().unwrap()));
             }
         }
-        let parts = |i: usize| -> BTreeSet<i64> {
-            host.get(&format!("{}/assignments", bases[i])).json()["partitions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["partition"].as_i64().unwrap())
-                .collect()
-        };
-        let (p0, p1) = (parts(0), parts(1));
+        let (p0, p1) = (held(&host, &bases[0]), held(&host, &bases[1]));
         if seen[0].len() + seen[1].len() == 12
             && !p0.is_empty()
             && !p1.is_empty()

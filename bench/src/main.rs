@@ -429,15 +429,15 @@ fn post_once(
     http_once("POST", base, path, &[("Content-Type", content_type)], body, timeout)
 }
 
-/// One request on a new connection (Connection: close), waiting at most `timeout` for the answer.
-fn http_once(
+/// Opens a connection and sends one request (Connection: close) on it; reads wait `timeout`.
+fn send_once(
     method: &str,
     base: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
     timeout: Duration,
-) -> Result<(u16, Vec<u8>), String> {
+) -> Result<TcpStream, String> {
     let host = base.strip_prefix("http://").ok_or("only http:// URLs")?;
     let mut s = TcpStream::connect(host).map_err(|e| format!("connect {host}: {e}"))?;
     s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
@@ -447,6 +447,19 @@ fn http_once(
     }
     head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     s.write_all(head.as_bytes()).and_then(|()| s.write_all(body)).map_err(|e| e.to_string())?;
+    Ok(s)
+}
+
+/// One request on a new connection (Connection: close), waiting at most `timeout` for the answer.
+fn http_once(
+    method: &str,
+    base: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), String> {
+    let mut s = send_once(method, base, path, headers, body, timeout)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no response head")?;
@@ -826,15 +839,7 @@ fn fuzz_once(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<(u16, Option<Vec<u8>>), String> {
-    let host = base.strip_prefix("http://").ok_or("only http:// URLs")?;
-    let mut s = TcpStream::connect(host).map_err(|e| format!("connect {host}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(40))).map_err(|e| e.to_string())?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    s.write_all(head.as_bytes()).and_then(|()| s.write_all(body)).map_err(|e| e.to_string())?;
+    let mut s = send_once(method, base, path, headers, body, Duration::from_secs(40))?;
     let mut raw = Vec::new();
     let mut buf = [0u8; 16384];
     loop {

@@ -21,6 +21,18 @@ impl Format {
         matches!(self, Format::Avro | Format::Protobuf | Format::JsonSchema)
     }
 
+    /// The v2 name (a consumer's `format`, the `vnd.kafka.<name>.v2` media types).
+    pub fn v2_name(self) -> &'static str {
+        match self {
+            Format::Binary => "binary",
+            Format::Json => "json",
+            Format::String => "string",
+            Format::Avro => "avro",
+            Format::Protobuf => "protobuf",
+            Format::JsonSchema => "jsonschema",
+        }
+    }
+
     /// The v3 `type` name.
     pub fn v3_name(self) -> &'static str {
         match self {

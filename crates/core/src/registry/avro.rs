@@ -51,6 +51,11 @@ impl AvroSchema {
         Ok(AvroSchema { schema, references: referenced, names })
     }
 
+    /// The full name of a named schema (a record, enum or fixed).
+    pub fn full_name(&self) -> Option<String> {
+        self.schema.name().map(|n| n.fullname(None))
+    }
+
     /// Avro's binary encoding of `json` (Avro's JSON encoding); Err names the field that does
     /// not fit.
     ///

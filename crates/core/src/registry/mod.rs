@@ -7,6 +7,8 @@
 
 pub mod avro;
 pub mod http1;
+pub mod json_schema;
+pub mod protobuf;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -48,21 +50,53 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn registry_name(self) -> &'static str {
+    pub fn registry_name(self) -> &'static str {
         match self {
             Kind::Avro => "AVRO",
             Kind::Protobuf => "PROTOBUF",
             Kind::Json => "JSON",
         }
     }
+
+    /// The kind of an embedded format (None: the format has no schema).
+    pub fn of(format: crate::formats::Format) -> Option<Kind> {
+        use crate::formats::Format;
+        match format {
+            Format::Avro => Some(Kind::Avro),
+            Format::Protobuf => Some(Kind::Protobuf),
+            Format::JsonSchema => Some(Kind::Json),
+            _ => None,
+        }
+    }
+
+    /// How errors name the format.
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::Avro => "Avro",
+            Kind::Protobuf => "Protobuf",
+            Kind::Json => "JSON Schema",
+        }
+    }
+}
+
+/// A parsed schema of one of the three kinds.
+pub enum Codec {
+    Avro(avro::AvroSchema),
+    Protobuf(protobuf::ProtoSchema),
+    Json(json_schema::JsonSchema),
 }
 
 /// A schema as registered, parsed for use.
-#[derive(Debug)]
 pub struct Schema {
     pub id: i32,
     pub kind: Kind,
-    pub avro: Option<avro::AvroSchema>,
+    pub codec: Codec,
+}
+
+impl std::fmt::Debug for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Schema({}, {:?})", self.id, self.kind)
+    }
 }
 
 impl Schema {
@@ -71,19 +105,50 @@ impl Schema {
         Schema::parse_with(id, kind, text, &[])
     }
 
-    /// Like [`Schema::parse`], with the texts of the schemas it references (named types defined
-    /// in other subjects), dependencies first.
-    pub fn parse_with(id: i32, kind: Kind, text: &str, references: &[String]) -> Result<Schema, Error> {
-        match kind {
-            Kind::Avro => Ok(Schema {
-                id,
-                kind,
-                avro: Some(
-                    avro::AvroSchema::parse(text, references)
-                        .map_err(|e| Error::Invalid(format!("Invalid Avro schema: {e}")))?,
-                ),
-            }),
-            other => Err(Error::Invalid(format!("{} schemas are not supported yet", other.registry_name()))),
+    /// Like [`Schema::parse`], with the schemas it references as `(reference name, text)`,
+    /// dependencies first (Avro named types from other subjects, Protobuf imports, JSON `$ref`s).
+    pub fn parse_with(id: i32, kind: Kind, text: &str, references: &[(String, String)]) -> Result<Schema, Error> {
+        let invalid = |e: String| Error::Invalid(format!("Invalid {} schema: {e}", kind.title()));
+        let codec = match kind {
+            Kind::Avro => {
+                let texts: Vec<String> = references.iter().map(|(_, t)| t.clone()).collect();
+                Codec::Avro(avro::AvroSchema::parse(text, &texts).map_err(invalid)?)
+            }
+            Kind::Protobuf => Codec::Protobuf(protobuf::ProtoSchema::parse(text, references).map_err(invalid)?),
+            Kind::Json => Codec::Json(json_schema::JsonSchema::parse(text, references).map_err(invalid)?),
+        };
+        Ok(Schema { id, kind, codec })
+    }
+
+    /// A record's bytes for `json` in Confluent's wire format; Err says what does not fit.
+    pub fn encode(&self, json: &Value) -> Result<Vec<u8>, String> {
+        let payload = match &self.codec {
+            Codec::Avro(a) => a.encode(json)?,
+            Codec::Protobuf(p) => p.encode(json)?,
+            Codec::Json(j) => {
+                j.validate(json)?;
+                serde_json::to_vec(json).map_err(|e| e.to_string())?
+            }
+        };
+        Ok(frame(self.id, &payload))
+    }
+
+    /// The JSON of a record's payload (what follows the magic byte and schema id).
+    pub fn decode(&self, payload: &[u8]) -> Result<Value, String> {
+        match &self.codec {
+            Codec::Avro(a) => a.decode(payload),
+            Codec::Protobuf(p) => p.decode(payload),
+            Codec::Json(_) => serde_json::from_slice(payload).map_err(|e| format!("not JSON: {e}")),
+        }
+    }
+
+    /// The record name subject strategies use: Avro's full name, the first Protobuf message's
+    /// full name, a JSON Schema's title.
+    pub fn record_name(&self) -> Option<String> {
+        match &self.codec {
+            Codec::Avro(a) => a.full_name(),
+            Codec::Protobuf(p) => Some(p.name().to_owned()),
+            Codec::Json(j) => j.name().map(str::to_owned),
         }
     }
 }
@@ -155,13 +220,13 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
         Ok(schema)
     }
 
-    /// The texts of the schemas an answer's `references` name (each a subject's version),
+    /// The schemas an answer's `references` name (each a subject's version) as `(name, text)`,
     /// theirs first, depth-first; a cycle or a chain deeper than 16 is refused.
-    async fn references(&self, answer: &Value, deadline: Deadline) -> Result<Vec<String>, Error> {
+    async fn references(&self, answer: &Value, deadline: Deadline) -> Result<Vec<(String, String)>, Error> {
         let mut pending: Vec<(Value, usize)> = vec![(answer.clone(), 0)];
         let mut seen = std::collections::HashSet::new();
         // Each answer's references are fetched, and theirs before them (a stack of answers).
-        let mut ordered: Vec<String> = Vec::new();
+        let mut ordered: Vec<(String, String)> = Vec::new();
         while let Some((a, depth)) = pending.pop() {
             let Some(refs) = a["references"].as_array() else { continue };
             if depth >= 16 {
@@ -177,7 +242,8 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
                 let path = format!("/subjects/{}/versions/{version}", crate::http::router::encode_segment(subject));
                 let referenced = self.call("GET", &path, None, deadline).await?;
                 if let Some(t) = referenced["schema"].as_str() {
-                    ordered.push(t.to_owned());
+                    let name = r["name"].as_str().unwrap_or(subject);
+                    ordered.push((name.to_owned(), t.to_owned()));
                 }
                 pending.push((referenced, depth + 1));
             }

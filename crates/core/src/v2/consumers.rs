@@ -452,12 +452,6 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
             ),
         ));
     }
-    if !matches!(rec.format.as_str(), "binary" | "json" | "avro") {
-        return Err(ApiError::new(
-            ErrorCode::ConsumerFormatMismatch,
-            format!("The {} format needs Schema Registry, which this proxy does not support yet.", rec.format),
-        ));
-    }
     let timeout_ms = match ctx.req.query_param("timeout") {
         Some(t) => crate::validate::wait_ms(&t)?,
         None => rec.request_timeout_ms.unwrap_or(ctx.app.config.consumer_request_timeout_ms),
@@ -467,8 +461,8 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
         None => 64 << 20,
     };
     let mut out = session(ctx).poll(&mut rec, timeout_ms, max_bytes).await?;
-    if rec.format == "avro" {
-        decode_avro(ctx, &mut rec, &mut out).await?;
+    if let Some(kind) = schema_kind(&rec.format) {
+        decode_schema_data(ctx, kind, &mut rec, &mut out).await?;
     }
     if rec.format == "json"
         && let Some(bad) = out.iter().position(|r| !is_json(&r.key) || !is_json(&r.value))
@@ -504,17 +498,34 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
     Ok(Response { status: StatusCode::OK, content_type: media.to_owned(), body, stream: None, headers: Vec::new() })
 }
 
-/// Avro records become their JSON encoding (each with the schema its id names). A record that
-/// cannot be decoded (not Confluent's wire format, an id the registry does not know, bytes that
-/// do not fit the schema) ends the answer before it, as the json consumer does with non-JSON
-/// bytes: 500/50002 when it is the first, the position stays on it.
-async fn decode_avro<C: Connect, R: Runtime, K: KvStore>(
+/// The schema kind of a consumer's format.
+fn schema_kind(format: &str) -> Option<crate::registry::Kind> {
+    use crate::registry::Kind;
+    match format {
+        "avro" => Some(Kind::Avro),
+        "protobuf" => Some(Kind::Protobuf),
+        "jsonschema" => Some(Kind::Json),
+        _ => None,
+    }
+}
+
+/// Schema-bound records become JSON (each decoded with the schema its id names: Avro's JSON
+/// encoding, Protobuf's canonical JSON, JSON Schema data as it is). A record that cannot be
+/// decoded (not Confluent's wire format, an id the registry does not know or of another kind,
+/// bytes that do not fit the schema) ends the answer before it, as the json consumer does with
+/// non-JSON bytes: 500/50002 when it is the first, the position stays on it.
+async fn decode_schema_data<C: Connect, R: Runtime, K: KvStore>(
     ctx: &Ctx<'_, C, R, K>,
+    kind: crate::registry::Kind,
     rec: &mut ConsumerInstance,
     out: &mut Vec<consumer::FetchedRecord>,
 ) -> ApiResult<()> {
     use crate::registry::{Error as RegistryError, unframe};
-    let registry = ctx.registry("avro")?;
+    let registry = ctx.registry(match kind {
+        crate::registry::Kind::Avro => "avro",
+        crate::registry::Kind::Protobuf => "protobuf",
+        crate::registry::Kind::Json => "jsonschema",
+    })?;
     let mut schemas = std::collections::HashMap::new();
     for r in out.iter() {
         for (id, _) in [&r.key, &r.value].into_iter().flatten().filter_map(|b| unframe(b).ok()) {
@@ -536,8 +547,10 @@ async fn decode_avro<C: Connect, R: Runtime, K: KvStore>(
         let Some(b) = data else { return Ok(None) };
         let (id, payload) = unframe(b)?;
         let schema = schemas.get(&id).ok_or("no schema")?.as_ref().map_err(|e| format!("schema id {id}: {e}"))?;
-        let avro = schema.avro.as_ref().ok_or_else(|| format!("schema id {id} is not an Avro schema"))?;
-        let json = avro.decode(payload)?;
+        if schema.kind != kind {
+            return Err(format!("schema id {id} is a {} schema, not {}", schema.kind.title(), kind.title()));
+        }
+        let json = schema.decode(payload)?;
         serde_json::to_vec(&json).map(|v| Some(bytes::Bytes::from(v))).map_err(|e| e.to_string())
     };
     let mut bad = None;
@@ -558,8 +571,11 @@ async fn decode_avro<C: Connect, R: Runtime, K: KvStore>(
     let err = ApiError::new(
         ErrorCode::KafkaError,
         format!(
-            "Error deserializing Avro message at offset {} of partition {} of topic {}: {reason} (seek past it, or read it with a binary consumer).",
-            r.offset, r.partition, r.topic
+            "Error deserializing {} message at offset {} of partition {} of topic {}: {reason} (seek past it, or read it with a binary consumer).",
+            kind.title(),
+            r.offset,
+            r.partition,
+            r.topic
         ),
     );
     stop_at(ctx, rec, out, bad, err).await
@@ -597,8 +613,8 @@ fn write_record(out: &mut Vec<u8>, format: &str, r: &consumer::FetchedRecord) {
         match b {
             None => out.extend_from_slice(b"null"),
             // Valid JSON is embedded as it is; anything else as a string of its text.
-            // Avro records arrive here already as their JSON encoding.
-            Some(b) if format == "json" || format == "avro" => {
+            // Schema-bound records arrive here already as JSON.
+            Some(b) if format != "binary" => {
                 if serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok() {
                     out.extend_from_slice(b);
                 } else {

@@ -81,12 +81,6 @@ fn request_format<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
             &["application/vnd.kafka.binary.v2+json", "application/vnd.kafka.json.v2+json", "application/json"],
         )
     })?;
-    if format.needs_schema_registry() && format != Format::Avro {
-        return Err(ApiError::unsupported_media_type(
-            ct,
-            &["application/vnd.kafka.avro.v2+json (protobuf and jsonschema are not supported yet)"],
-        ));
-    }
     Ok(format)
 }
 
@@ -116,14 +110,15 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
     if records.len() > ctx.app.config.max_records_per_request {
         return Err(ApiError::too_many_records(records.len(), ctx.app.config.max_records_per_request));
     }
-    // Avro: each side's schema, registered under the topic's subject or named by id.
-    let (key_schema, value_schema) = if format == Format::Avro {
-        let registry = ctx.registry("avro")?;
+    // Schema formats: each side's schema, registered under the topic's subject or named by id.
+    let (key_schema, value_schema) = if let Some(kind) = crate::registry::Kind::of(format) {
+        let registry = ctx.registry(format.v2_name())?;
         let keys = records.iter().any(|r| !r.key.is_null());
         let values = records.iter().any(|r| !r.value.is_null());
         let key = side_schema(
             ctx,
             registry,
+            kind,
             &format!("{topic}-key"),
             &body.key_schema,
             &body.key_schema_id,
@@ -135,6 +130,7 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
         let value = side_schema(
             ctx,
             registry,
+            kind,
             &format!("{topic}-value"),
             &body.value_schema,
             &body.value_schema_id,
@@ -151,17 +147,14 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
                   data: &Value,
                   what: String|
      -> ApiResult<Option<bytes::Bytes>> {
-        match schema.as_ref().and_then(|s| s.avro.as_ref().map(|a| (s.id, a))) {
+        match schema {
             Some(_) if data.is_null() => Ok(None),
-            Some((id, avro)) => avro
-                .encode(data)
-                .map(|payload| Some(bytes::Bytes::from(crate::registry::frame(id, &payload))))
-                .map_err(|e| {
-                    ApiError::new(
-                        ErrorCode::SchemaConversion,
-                        format!("Conversion of JSON to Avro failed: {what}: {e}"),
-                    )
-                }),
+            Some(s) => s.encode(data).map(|b| Some(bytes::Bytes::from(b))).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::SchemaConversion,
+                    format!("Conversion of JSON to {} failed: {what}: {e}", s.kind.title()),
+                )
+            }),
             None => formats::encode(format, data, &what).map_err(ApiError::unprocessable),
         }
     };
@@ -226,6 +219,7 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
 async fn side_schema<C: Connect, R: Runtime, K: KvStore>(
     ctx: &Ctx<'_, C, R, K>,
     registry: &crate::registry::Registry<C, R>,
+    kind: crate::registry::Kind,
     subject: &str,
     schema: &Option<Value>,
     id: &Option<Value>,
@@ -239,11 +233,16 @@ async fn side_schema<C: Connect, R: Runtime, K: KvStore>(
                 .as_i64()
                 .and_then(|i| i32::try_from(i).ok())
                 .ok_or_else(|| ApiError::unprocessable(format!("{side}_schema_id must be an integer, not {id}")))?;
-            Ok(Some(registry.by_id(id, ctx.deadline).await?))
+            let schema = registry.by_id(id, ctx.deadline).await?;
+            if schema.kind != kind {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidSchema,
+                    format!("{side}_schema_id {id} is a {} schema, not {}", schema.kind.title(), kind.title()),
+                ));
+            }
+            Ok(Some(schema))
         }
-        (Some(Value::String(text)), None) => {
-            Ok(Some(registry.register(subject, crate::registry::Kind::Avro, text, ctx.deadline).await?))
-        }
+        (Some(Value::String(text)), None) => Ok(Some(registry.register(subject, kind, text, ctx.deadline).await?)),
         (Some(other), None) => {
             Err(ApiError::new(ErrorCode::InvalidSchema, format!("{side}_schema must be a string, not {other}")))
         }

@@ -8,9 +8,11 @@
 //!   for as long as the client stays connected; resume from the last `partition_id`/`offset` seen + 1.
 //!
 //! Records use the v3 produce shapes: `key`/`value` as `{"type": "BINARY", "data": <base64>}`,
-//! `headers` as `[{"name", "value" (base64)}]`, `timestamp` as RFC 3339. With `format=avro`, data
-//! in Confluent's wire format is decoded with the schema its id names:
-//! `{"type": "AVRO", "schema_id": N, "data": <Avro JSON>}`; anything else stays BINARY.
+//! `headers` as `[{"name", "value" (base64)}]`, `timestamp` as RFC 3339. With `format=avro`,
+//! `protobuf`, `jsonschema` (or `schema`: they mean the same), data in Confluent's wire format is
+//! decoded with the schema its id names, whatever its kind:
+//! `{"type": "AVRO"|"PROTOBUF"|"JSONSCHEMA", "schema_id": N, "data": <JSON>}`; anything else
+//! stays BINARY.
 
 use http::StatusCode;
 use std::rc::Rc;
@@ -43,11 +45,13 @@ fn data(b: &Option<bytes::Bytes>) -> Value {
 fn schema_rendering<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<bool> {
     match ctx.req.query_param("format").as_deref() {
         None | Some("") | Some("binary") => Ok(false),
-        Some("avro") => {
-            ctx.registry("avro")?;
+        Some("avro" | "protobuf" | "jsonschema" | "schema") => {
+            ctx.registry("avro, protobuf or jsonschema")?;
             Ok(true)
         }
-        Some(other) => Err(ApiError::bad_request(format!("format '{other}' is not binary or avro."))),
+        Some(other) => {
+            Err(ApiError::bad_request(format!("format '{other}' is not binary, avro, protobuf, jsonschema or schema.")))
+        }
     }
 }
 
@@ -62,8 +66,13 @@ async fn rendered<C: Connect, R: Runtime>(
     {
         match registry.by_id(id, deadline).await {
             Ok(schema) => {
-                if let Some(json) = schema.avro.as_ref().and_then(|a| a.decode(payload).ok()) {
-                    return Ok(json!({"type": "AVRO", "schema_id": id, "data": json}));
+                if let Ok(json) = schema.decode(payload) {
+                    let kind = match schema.kind {
+                        crate::registry::Kind::Avro => "AVRO",
+                        crate::registry::Kind::Protobuf => "PROTOBUF",
+                        crate::registry::Kind::Json => "JSONSCHEMA",
+                    };
+                    return Ok(json!({"type": kind, "schema_id": id, "data": json}));
                 }
             }
             // The registry down: say so rather than silently answer bytes.

@@ -110,6 +110,8 @@ struct Parsed {
 /// Schema-based data as requested: which schema (`schema_id`; or `schema` registered under the
 /// subject; or `schema_version` / the latest of the subject) and the data itself.
 struct SchemaData {
+    /// The requested type (None: inferred from the schema, Avro for a schema text).
+    kind: Option<crate::registry::Kind>,
     subject: Option<String>,
     strategy: Option<String>,
     schema_id: Option<i64>,
@@ -134,17 +136,18 @@ fn convert_data(d: &Option<V3Data<'_>>, what: &str) -> Result<Converted, String>
         Some(name) => Format::from_v3_name(name).ok_or_else(|| {
             format!("{what}.type '{name}' is not one of BINARY, JSON, STRING, AVRO, PROTOBUF, JSONSCHEMA")
         })?,
-        // Schema fields without a type: the schema is Avro (the one schema type served).
+        // Schema fields without a type: the schema's own type (resolved later).
         None if schema_fields => Format::Avro,
         // Without a type or schema, data is JSON (the schema-less default).
         None => Format::Json,
     };
-    if format == Format::Avro {
+    if format.needs_schema_registry() {
         let data = match d.data {
             Some(raw) => serde_json::from_str(raw.get()).map_err(|e| format!("{what}.data: {e}"))?,
             None => Value::Null,
         };
         return Ok(Converted::Pending(SchemaData {
+            kind: if d.kind.is_some() { crate::registry::Kind::of(format) } else { None },
             subject: d.subject.clone(),
             strategy: d.subject_name_strategy.clone(),
             schema_id: d.schema_id,
@@ -153,11 +156,11 @@ fn convert_data(d: &Option<V3Data<'_>>, what: &str) -> Result<Converted, String>
             data,
         }));
     }
-    if format.needs_schema_registry() {
-        return Err(format!("{what}: type {} is not supported yet (AVRO is)", format.v3_name()));
-    }
     if schema_fields {
-        return Err(format!("{what}: schema fields go with type AVRO, not {}", format.v3_name()));
+        return Err(format!(
+            "{what}: schema fields go with type AVRO, PROTOBUF or JSONSCHEMA, not {}",
+            format.v3_name()
+        ));
     }
     let bytes = formats::encode_raw(format, d.data, &format!("{what}.data"))?;
     let size = bytes.as_ref().map_or(0, bytes::Bytes::len);
@@ -476,7 +479,8 @@ async fn resolve_schemas<C: Connect, R: Runtime, K: KvStore>(
     p: &mut Parsed,
     deadline: Deadline,
 ) -> ApiResult<()> {
-    let registry = app.registry.as_ref().ok_or(crate::registry::Error::NotConfigured("AVRO"))?;
+    let registry =
+        app.registry.as_ref().ok_or(crate::registry::Error::NotConfigured("AVRO, PROTOBUF or JSONSCHEMA"))?;
     for (side, is_key) in [(0, true), (1, false)] {
         let Some(d) = p.pending[side].take() else { continue };
         let what = if is_key { "key" } else { "value" };
@@ -487,11 +491,11 @@ async fn resolve_schemas<C: Connect, R: Runtime, K: KvStore>(
         } else {
             let subject = match &d.subject {
                 Some(s) => s.clone(),
-                None => subject_for(topic, what, d.strategy.as_deref(), d.schema.as_deref())?,
+                None => subject_for(topic, what, d.strategy.as_deref(), d.schema.as_deref(), d.kind)?,
             };
             match &d.schema {
                 Some(text) => (
-                    registry.register(&subject, crate::registry::Kind::Avro, text, deadline).await?,
+                    registry.register(&subject, d.kind.unwrap_or(crate::registry::Kind::Avro), text, deadline).await?,
                     Some(subject),
                     None,
                 ),
@@ -504,16 +508,28 @@ async fn resolve_schemas<C: Connect, R: Runtime, K: KvStore>(
         let bytes = if d.data.is_null() {
             None
         } else {
-            let avro = schema.avro.as_ref().ok_or_else(|| {
-                ApiError::new(ErrorCode::InvalidSchema, format!("{what}: schema {} is not an Avro schema", schema.id))
+            if let Some(want) = d.kind
+                && want != schema.kind
+            {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidSchema,
+                    format!("{what}: schema {} is a {} schema, not {}", schema.id, schema.kind.title(), want.title()),
+                ));
+            }
+            let framed = schema.encode(&d.data).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::SchemaConversion,
+                    format!("Conversion of JSON to {} failed: {what}: {e}", schema.kind.title()),
+                )
             })?;
-            let payload = avro.encode(&d.data).map_err(|e| {
-                ApiError::new(ErrorCode::SchemaConversion, format!("Conversion of JSON to Avro failed: {what}: {e}"))
-            })?;
-            Some(bytes::Bytes::from(crate::registry::frame(schema.id, &payload)))
+            Some(bytes::Bytes::from(framed))
         };
         let meta = Meta {
-            format: Format::Avro,
+            format: match schema.kind {
+                crate::registry::Kind::Avro => Format::Avro,
+                crate::registry::Kind::Protobuf => Format::Protobuf,
+                crate::registry::Kind::Json => Format::JsonSchema,
+            },
             size: bytes.as_ref().map_or(0, bytes::Bytes::len),
             subject,
             schema_id: Some(schema.id),
@@ -531,19 +547,21 @@ async fn resolve_schemas<C: Connect, R: Runtime, K: KvStore>(
 }
 
 /// The subject of `topic`'s key or value under a subject name strategy (Confluent's
-/// TopicNameStrategy by default; the record strategies take the record's full name).
-fn subject_for(topic: &str, side: &str, strategy: Option<&str>, schema: Option<&str>) -> ApiResult<String> {
+/// TopicNameStrategy by default; the record strategies take the record's full name: Avro's
+/// full name, the first Protobuf message's, a JSON Schema's title).
+fn subject_for(
+    topic: &str,
+    side: &str,
+    strategy: Option<&str>,
+    schema: Option<&str>,
+    kind: Option<crate::registry::Kind>,
+) -> ApiResult<String> {
     let record_name = || -> ApiResult<String> {
-        let v: Value = schema.and_then(|s| serde_json::from_str(s).ok()).ok_or_else(|| {
+        let text = schema.ok_or_else(|| {
             ApiError::bad_request(format!("{side}: RECORD_NAME and TOPIC_RECORD_NAME need the schema in the request"))
         })?;
-        let name = v["name"]
-            .as_str()
-            .ok_or_else(|| ApiError::bad_request(format!("{side}: the schema has no record name")))?;
-        Ok(match v["namespace"].as_str().filter(|n| !n.is_empty() && !name.contains('.')) {
-            Some(ns) => format!("{ns}.{name}"),
-            None => name.to_owned(),
-        })
+        let parsed = crate::registry::Schema::parse(0, kind.unwrap_or(crate::registry::Kind::Avro), text)?;
+        parsed.record_name().ok_or_else(|| ApiError::bad_request(format!("{side}: the schema has no record name")))
     };
     match strategy.unwrap_or("TOPIC_NAME") {
         "TOPIC_NAME" => Ok(format!("{topic}-{side}")),

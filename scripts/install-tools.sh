@@ -90,7 +90,7 @@ need_rust_target
 # Confluent's own Python client and serializers (librdkafka comes inside the wheel), pinned, in a
 # venv of their own: the interoperability tests' independent reader and writer.
 install_python() {
-  local venv="$KRE_CACHE/py-interop" want="confluent-kafka[avro,json,schemaregistry]==2.6.1"
+  local venv="$KRE_CACHE/py-interop" want="confluent-kafka[avro,json,protobuf,schemaregistry]==2.6.1"
   [ -f "$venv/.complete" ] && [ "$(cat "$venv/.complete")" = "$want" ] && return
   rm -rf "$venv"
   python3 -m venv "$venv"

@@ -640,7 +640,8 @@ pub fn cases() -> Vec<(Json, Json, bool)> {
     });
     let draft4 = json!({"$schema": "http://json-schema.org/draft-04/schema#", "type": "number",
         "minimum": 1, "exclusiveMinimum": true, "definitions": {"x": {"type": "string"}}});
-    let tuple = json!({"items": [{"type": "string"}, {"type": "integer"}], "additionalItems": false});
+    let tuple = json!({"$schema": "http://json-schema.org/draft-07/schema#",
+        "items": [{"type": "string"}, {"type": "integer"}], "additionalItems": false});
     let prefix = json!({"prefixItems": [{"type": "string"}], "items": {"type": "integer"}});
     let logic = json!({"oneOf": [{"type": "integer"}, {"type": "number", "multipleOf": 0.5}],
         "not": {"const": 2}});
@@ -648,7 +649,9 @@ pub fn cases() -> Vec<(Json, Json, bool)> {
         "then": {"required": ["a"]}, "else": {"required": ["b"]}});
     let misc = json!({"type": "object", "propertyNames": {"maxLength": 3},
         "patternProperties": {"^x_": {"type": "boolean"}}, "minProperties": 1,
-        "dependentRequired": {"a": ["b"]}, "dependencies": {"c": {"required": ["d"]}}});
+        "dependentRequired": {"a": ["b"]}, "dependentSchemas": {"c": {"required": ["d"]}}});
+    let deps7 = json!({"$schema": "http://json-schema.org/draft-07/schema#",
+        "dependencies": {"a": ["b"], "c": {"required": ["d"]}}});
     let contains = json!({"type": "array", "contains": {"enum": [1.0, "x"]}, "minContains": 2, "maxContains": 3});
     let unevaluated = json!({"allOf": [{"properties": {"a": true}}], "properties": {"b": true},
         "unevaluatedProperties": false});
@@ -695,6 +698,9 @@ pub fn cases() -> Vec<(Json, Json, bool)> {
         (misc.clone(), json!({"a": 1, "b": 2}), true),
         (misc.clone(), json!({"c": 1}), false),
         (misc, json!({"c": 1, "d": 1}), true),
+        (deps7.clone(), json!({"a": 1}), false),
+        (deps7.clone(), json!({"c": 1}), false),
+        (deps7, json!({"a": 1, "b": 1, "c": 1, "d": 1}), true),
         (contains.clone(), json!([1, "x", 3]), true),
         (contains.clone(), json!([1, 3]), false),
         (contains, json!([1, 1, 1, 1]), false),

@@ -130,7 +130,7 @@ grep -v '^FUZZ ' "$out/httpfuzz.txt" | grep -v '^FUZZBAD ' || true
 
 echo "== fuzz: each target for ${FUZZ_SECS}s (a crash is counted, and the next target runs)"
 : >"$out/fuzz.txt"
-for t in ${KRE_CHAOS_FUZZ_TARGETS:-json_stream route negotiate rfc3339 resp registry_answer avro_record scram frame}; do
+for t in ${KRE_CHAOS_FUZZ_TARGETS:-json_stream route negotiate rfc3339 resp registry_answer avro_record protobuf_record json_schema scram frame}; do
   KRE_FUZZ_SECONDS="$FUZZ_SECS" KRE_FUZZ_TARGETS="$t" "$here/fuzz.sh" 2>&1 | grep -E "^fuzz: $t |CRASHED" | tee -a "$out/fuzz.txt" || true
 done
 

@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/.."
 "$here/install-tools.sh" cargo-fuzz
 seconds="${KRE_FUZZ_SECONDS:-60}"
-targets="${KRE_FUZZ_TARGETS:-frame json_stream route negotiate rfc3339 resp registry_answer avro_record scram}"
+targets="${KRE_FUZZ_TARGETS:-frame json_stream route negotiate rfc3339 resp registry_answer avro_record protobuf_record json_schema scram}"
 # The fuzz crate has its own lock file and target dir (it is not a workspace member).
 (cd fuzz && cargo fuzz build -s none -O >/dev/null)
 total=0

@@ -126,6 +126,48 @@ pub fn avro_record(data: &[u8]) {
     });
 }
 
+/// A record's bytes under a protobuf consumer: the wire-format header, the message-index
+/// path, then Protobuf decoding; what decodes encodes and decodes again to the same JSON.
+pub fn protobuf_record(data: &[u8]) {
+    thread_local! {
+        static SCHEMA: Option<crate::registry::protobuf::ProtoSchema> = crate::registry::protobuf::ProtoSchema::parse(
+            r#"syntax = "proto3"; package f; import "google/protobuf/timestamp.proto";
+               message R { string s = 1; sint64 z = 2; repeated R kids = 3; map<string, bytes> m = 4;
+                 oneof o { double d = 5; E e = 6; } google.protobuf.Timestamp t = 7; fixed32 x = 8;
+                 message N { optional bool b = 1; } N n = 9; }
+               enum E { A = 0; B = 1; }"#,
+            &[],
+        )
+        .ok();
+    }
+    let payload = crate::registry::unframe(data).map(|(_, p)| p).unwrap_or(data);
+    SCHEMA.with(|s| {
+        if let Some(s) = s
+            && let Ok(json) = s.decode(payload)
+            && payload.first() == Some(&0)
+            && let Ok(again) = s.encode(&json)
+        {
+            // Only records of the first message (path [0]) encode back with the same path.
+            assert_eq!(s.decode(&again).ok(), Some(json));
+        }
+    });
+}
+
+/// A JSON Schema and an instance (split at the first 0 byte): parsing and validating end,
+/// without a panic, within the step budget.
+pub fn json_schema(data: &[u8]) {
+    let (schema, instance) = match data.iter().position(|b| *b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &b"null"[..]),
+    };
+    let (Ok(schema), Ok(instance)) = (std::str::from_utf8(schema), serde_json::from_slice(instance)) else {
+        return;
+    };
+    if let Ok(s) = crate::registry::json_schema::JsonSchema::parse(schema, &[]) {
+        let _ = s.validate(&instance);
+    }
+}
+
 /// SCRAM server messages (see `kafka::sasl::fuzz_scram`).
 pub fn scram(data: &[u8]) {
     crate::kafka::sasl::fuzz_scram(data);
@@ -140,7 +182,7 @@ mod tests {
     fn seeds_pass() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 8] = [
+        let targets: [(&str, Target); 10] = [
             ("frame", super::frame),
             ("json_stream", super::json_stream),
             ("route", super::route),
@@ -148,6 +190,8 @@ mod tests {
             ("rfc3339", super::rfc3339),
             ("registry_answer", super::registry_answer),
             ("avro_record", super::avro_record),
+            ("protobuf_record", super::protobuf_record),
+            ("json_schema", super::json_schema),
             ("scram", super::scram),
         ];
         for (name, target) in targets {
@@ -170,6 +214,8 @@ mod tests {
             super::rfc3339(&data);
             super::registry_answer(&data);
             super::avro_record(&data);
+            super::protobuf_record(&data);
+            super::json_schema(&data);
             super::scram(&data);
         }
     }

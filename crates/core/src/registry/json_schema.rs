@@ -19,6 +19,10 @@ use serde_json::{Map, Value as Json};
 
 /// `$ref` chains (and nesting) deeper than this are refused rather than followed for ever.
 const MAX_DEPTH: usize = 256;
+/// Subschema evaluations per validation: a schema whose applicators branch through `$ref`s
+/// (`{"anyOf": [{"$ref": "#"}, {"$ref": "#"}]}`) would otherwise take exponential time, and a
+/// v2 client may send the schema.
+const MAX_STEPS: u64 = 1_000_000;
 
 pub struct JsonSchema {
     root: Json,
@@ -26,6 +30,8 @@ pub struct JsonSchema {
     docs: HashMap<String, Json>,
     /// Every `pattern` and `patternProperties` key, compiled once.
     regexes: HashMap<String, Regex>,
+    /// Evaluations so far in the current validation (bounded by MAX_STEPS).
+    steps: std::cell::Cell<u64>,
 }
 
 impl std::fmt::Debug for JsonSchema {
@@ -72,7 +78,7 @@ impl JsonSchema {
             }
             docs.insert(name.clone(), doc);
         }
-        let mut schema = JsonSchema { root, docs, regexes: HashMap::new() };
+        let mut schema = JsonSchema { root, docs, regexes: HashMap::new(), steps: std::cell::Cell::new(0) };
         let mut regexes = HashMap::new();
         let mut all: Vec<&Json> = vec![&schema.root];
         all.extend(schema.docs.values());
@@ -209,6 +215,7 @@ impl JsonSchema {
     /// Ok, or what in `instance` does not fit (the first thing found), naming the field.
     pub fn validate(&self, instance: &Json) -> Result<(), String> {
         let mut path = Vec::new();
+        self.steps.set(0);
         self.check(&self.root, &self.root, instance, &mut path, 0)
     }
 
@@ -222,6 +229,10 @@ impl JsonSchema {
     ) -> Result<(), String> {
         if depth > MAX_DEPTH {
             return Err(format!("{}: the schema's references nest too deeply", place(path)));
+        }
+        self.steps.set(self.steps.get() + 1);
+        if self.steps.get() > MAX_STEPS {
+            return Err(format!("{}: the schema takes too long to evaluate", place(path)));
         }
         let m = match schema {
             Json::Bool(true) => return Ok(()),
@@ -770,5 +781,10 @@ mod tests {
     fn self_reference_without_progress_is_bounded() {
         let s = JsonSchema::parse(r##"{"$ref":"#"}"##, &[]).expect("parses");
         assert!(s.validate(&json!(1)).is_err());
+        // Exponential branching ends at the step budget, with an error, not after ages.
+        let s = JsonSchema::parse(r##"{"anyOf":[{"$ref":"#"},{"$ref":"#"}]}"##, &[]).expect("parses");
+        let started = std::time::Instant::now();
+        assert!(s.validate(&json!(1)).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 }

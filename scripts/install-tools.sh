@@ -90,11 +90,15 @@ need_rust_target
 # Confluent's own Python client and serializers (librdkafka comes inside the wheel), pinned, in a
 # venv of their own: the interoperability tests' independent reader and writer.
 install_python() {
-  local venv="$KRE_CACHE/py-interop" want="confluent-kafka[avro,json,protobuf,schemaregistry]==2.6.1"
+  # protobuf < 5: confluent-kafka 2.6.1's Protobuf deserializer calls MessageFactory.GetPrototype,
+  # which later protobuf releases removed.
+  local venv="$KRE_CACHE/py-interop" want="confluent-kafka[avro,json,protobuf,schemaregistry]==2.6.1 protobuf==4.25.8"
   [ -f "$venv/.complete" ] && [ "$(cat "$venv/.complete")" = "$want" ] && return
   rm -rf "$venv"
   python3 -m venv "$venv"
-  PIP_ROOT_USER_ACTION=ignore "$venv/bin/pip" install -q --disable-pip-version-check "$want"
+  local -a reqs
+  read -ra reqs <<<"$want"
+  PIP_ROOT_USER_ACTION=ignore "$venv/bin/pip" install -q --disable-pip-version-check "${reqs[@]}"
   echo "$want" > "$venv/.complete"
 }
 

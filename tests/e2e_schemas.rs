@@ -369,12 +369,16 @@ fn v3_produce_mixes_formats_per_side_with_per_record_errors() {
     assert_eq!(by_id[0]["value"]["type"], "PROTOBUF", "{by_id:?}");
     let latest = send(json!({"value": {"type": "PROTOBUF", "data": {"name": "latest"}}}));
     assert_eq!(latest[0]["value"]["schema_id"].as_i64(), Some(value_id), "{latest:?}");
-    // RECORD_NAME: the first message's full name; a JSON Schema's title.
+    // RECORD_NAME: the first message's full name; a JSON Schema's title. (A package of this run's
+    // own: subjects named after records are shared by every test using the registry.)
+    let pkg =
+        format!("kre.n{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    let named_proto = format!("syntax = \"proto3\";\npackage {pkg};\nmessage Named {{ string name = 1; }}\n");
     let named = send(json!({
         "key": {"type": "JSONSCHEMA", "subject_name_strategy": "TOPIC_RECORD_NAME", "schema": key_schema, "data": {"k": 2}},
-        "value": {"type": "PROTOBUF", "subject_name_strategy": "RECORD_NAME", "schema": USER_PROTO, "data": {"name": "named"}}
+        "value": {"type": "PROTOBUF", "subject_name_strategy": "RECORD_NAME", "schema": named_proto, "data": {"name": "named"}}
     }));
-    assert_eq!(named[0]["value"]["subject"], "kre.test.User", "{named:?}");
+    assert_eq!(named[0]["value"]["subject"], format!("{pkg}.Named"), "{named:?}");
     assert_eq!(named[0]["key"]["subject"], format!("{topic}-Key"), "{named:?}");
     // A record that does not fit fails alone.
     let bad = send(json!({"key": {"type": "JSONSCHEMA", "schema": key_schema, "data": {"k": "one"}}}));

@@ -51,7 +51,7 @@ CLUSTER=$(curl -s "$BASE/v3/clusters" | python3 -c 'import json,sys; print(json.
 run_id=$(date +%s)
 mk() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
         -d "{\"topic_name\":\"$1\",\"partitions_count\":3}" "$BASE/v3/clusters/$CLUSTER/topics"; }
-for t in native nativesasl rest1 rest100 rest500 rest500sasl avro500 lat stream; do mk "bench-$t-$run_id" >/dev/null; done
+for t in native nativesasl rest1 rest100 rest500 rest500sasl avro500 protobuf500 jsonschema500 lat stream; do mk "bench-$t-$run_id" >/dev/null; done
 
 JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
 if want native; then
@@ -73,8 +73,10 @@ echo "== REST (wasmtime serve, composed component), 8 clients"
 if [ "$ONLY" = all ]; then sizes="1 100 500"; else sizes=500; fi
 for b in $sizes; do $BENCH produce "$BASE" "bench-rest$b-$run_id" "$b" 8 "$SECS" | tee -a "$out/results"; done
 if want consume; then
-echo "== REST avro (Schema Registry), 500 records of ~1 KiB per request, 8 clients"
-$BENCH produce "$BASE" "bench-avro500-$run_id" 500 8 "$SECS" avro | tee -a "$out/results"
+for f in avro protobuf jsonschema; do
+echo "== REST $f (Schema Registry), 500 records of ~1 KiB per request, 8 clients"
+$BENCH produce "$BASE" "bench-${f}500-$run_id" 500 8 "$SECS" $f | tee -a "$out/results"
+done
 fi
 if want latency; then
 $BENCH produce-latency "$BASE" "bench-lat-$run_id" 2000 | tee -a "$out/results"
@@ -150,8 +152,10 @@ print(f"RESULT native_consume_fetch_records_per_s {float(rows[-1][9]):.0f} recor
 PY
 $BENCH consume "$BASE" "bench-group-$run_id" "bench-rest500-$run_id" 20 | tee -a "$out/results"
 if want consume; then
-echo "== consume avro: one REST avro consumer of the avro produce's topic"
-$BENCH consume "$BASE" "bench-avro-group-$run_id" "bench-avro500-$run_id" 20 avro | tee -a "$out/results"
+for f in avro protobuf jsonschema; do
+echo "== consume $f: one REST $f consumer of the $f produce's topic"
+$BENCH consume "$BASE" "bench-$f-group-$run_id" "bench-${f}500-$run_id" 20 $f | tee -a "$out/results"
+done
 
 echo "== consume round trips: one REST consumer of a 6-partition topic, 100,000 1 KiB records"
 mk6() { curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
@@ -218,12 +222,14 @@ if c and nc:
     nf = r.get("native_consume_fetch_records_per_s")
     if nf:
         print(f"  against ConsumerPerformance's fetch-only rate {nf:.0f} records/s (no start-up, no join): ratio {c/nf:5.2f}")
-a = r.get("rest_avro_produce_b500_records_per_s"); b = r.get("rest_produce_b500_records_per_s")
-if a and b:
-    print(f"avro produce 500/request:   {a:>10.0f} records/s   vs binary {b:.0f}   ratio {a/b:5.2f}")
-ac = r.get("rest_avro_consume_records_per_s")
-if ac and c:
-    print(f"avro consume:               {ac:>10.0f} records/s   vs binary {c:.0f}   ratio {ac/c:5.2f}")
+b = r.get("rest_produce_b500_records_per_s")
+for f in ("avro", "protobuf", "jsonschema"):
+    a = r.get(f"rest_{f}_produce_b500_records_per_s")
+    if a and b:
+        print(f"{f + ' produce 500/request:':<28}{a:>10.0f} records/s   vs binary {b:.0f}   ratio {a/b:5.2f}")
+    ac = r.get(f"rest_{f}_consume_records_per_s")
+    if ac and c:
+        print(f"{f + ' consume:':<28}{ac:>10.0f} records/s   vs binary {c:.0f}   ratio {ac/c:5.2f}")
 if "rest_six_consume_round_trips_per_100k" in r:
     print(f"consume round trips per 100,000 records: 3 partitions {r['rest_consume_round_trips_per_100k']:.0f}, 6 partitions {r.get('rest_six_consume_round_trips_per_100k', float('nan')):.0f} (max_bytes 1 MiB ≈ 1,000 records: 100 is the floor)")
 s = r.get("rest_sasl_ssl_produce_b500_records_per_s"); p = r.get("rest_produce_b500_records_per_s")

@@ -308,6 +308,12 @@ fn jsonschema_records_we_write_are_read_by_confluents_deserializer_and_the_other
     python(&["write-json", &bootstrap(), &registry(), &other, ORDER_JSON, r#"{"sku":"DEF-3","qty":3}"#]);
     let got = consume(&host, "jsonschema", JSONSCHEMA, &other, 1);
     assert_eq!(got[0]["value"], json!({"sku": "DEF-3", "qty": 3}));
+    // And the v3 consume extension.
+    let cluster = kafka.describe().cluster_id;
+    let part = format!("/v3/clusters/{cluster}/topics/{other}/partitions/0/records?offset=0&format=jsonschema");
+    let decoded = host.get(&part).json();
+    assert_eq!(decoded["records"][0]["value"]["type"], "JSONSCHEMA", "{decoded}");
+    assert_eq!(decoded["records"][0]["value"]["data"], json!({"sku": "DEF-3", "qty": 3}), "{decoded}");
     kafka.delete_topic(&topic);
     kafka.delete_topic(&other);
 }

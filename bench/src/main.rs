@@ -119,8 +119,21 @@ fn acked(body: &[u8]) -> Result<usize, String> {
 
 const BINARY: &str = "application/vnd.kafka.binary.v2+json";
 const AVRO: &str = "application/vnd.kafka.avro.v2+json";
-/// The avro benchmark's record: an id and ~1 KiB of text (about the binary record's size).
+/// The schema benchmarks' record: an id and ~1 KiB of text (about the binary record's size).
 const AVRO_SCHEMA: &str = r#"{"type":"record","name":"Blob","namespace":"kre.bench","fields":[{"name":"id","type":"long"},{"name":"text","type":"string"}]}"#;
+const PROTO_SCHEMA: &str =
+    "syntax = \"proto3\";\npackage kre.bench;\nmessage Blob { int64 id = 1; string text = 2; }\n";
+const JSON_SCHEMA: &str = r#"{"type":"object","properties":{"id":{"type":"integer"},"text":{"type":"string","maxLength":2048}},"required":["id","text"],"additionalProperties":false}"#;
+
+/// A schema format's media type and schema (None: binary).
+fn schema_format(name: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    match name {
+        "avro" => Some(("avro", AVRO, AVRO_SCHEMA)),
+        "protobuf" => Some(("protobuf", "application/vnd.kafka.protobuf.v2+json", PROTO_SCHEMA)),
+        "jsonschema" => Some(("jsonschema", "application/vnd.kafka.jsonschema.v2+json", JSON_SCHEMA)),
+        _ => None,
+    }
+}
 
 fn avro_body(batch: usize, schema: &str) -> Vec<u8> {
     let text: String = (0..1012u32).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
@@ -134,15 +147,17 @@ fn avro_body(batch: usize, schema: &str) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
-fn produce(base: &str, topic: &str, batch: usize, clients: usize, seconds: u64, avro: bool) -> Result<(), String> {
+fn produce(base: &str, topic: &str, batch: usize, clients: usize, seconds: u64, format: &str) -> Result<(), String> {
     let url = format!("{base}/topics/{topic}");
     let mut warm = Conn::open(&url)?;
-    // Avro: the schema registered once (as a client would), then named by id.
-    let (content_type, body, label) = if avro {
-        let (status, b) = warm.post(AVRO, &avro_body(1, AVRO_SCHEMA))?;
+    // A schema format: the schema registered once (as a client would), then named by id.
+    let label_owned;
+    let (content_type, body, label) = if let Some((name, media, schema)) = schema_format(format) {
+        let (status, b) = warm.post(media, &avro_body(1, schema))?;
         let answer: serde_json::Value = serde_json::from_slice(&b).map_err(|e| format!("{status}: {e}"))?;
         let id = answer["value_schema_id"].as_i64().ok_or_else(|| format!("no schema id: {answer}"))?;
-        (AVRO, avro_body(batch, &id.to_string()), "avro_")
+        label_owned = format!("{name}_");
+        (media, avro_body(batch, &id.to_string()), label_owned.as_str())
     } else {
         (BINARY, v2_body(batch, &payload_b64()), "")
     };
@@ -330,8 +345,12 @@ fn kafka_protocol_none() -> kre_core::kafka::compression::Codec {
 /// One REST consumer (binary, earliest) reads `topic` for up to `seconds` with max_bytes 1 MiB;
 /// acknowledged records/s. Prints the consumer's base path for the script's storage check.
 fn consume(base: &str, group: &str, topic: &str, seconds: u64, label: &str) -> Result<(), String> {
-    // A label starting "avro" reads with an avro consumer (records rendered from their schema).
-    let (format, accept) = if label.starts_with("avro") { ("avro", AVRO) } else { ("binary", BINARY) };
+    // A label naming a schema format ("avro_", "protobuf_", "jsonschema_") reads with a consumer
+    // of that format (records rendered from their schema).
+    let (format, accept) = match schema_format(label.trim_end_matches('_')) {
+        Some((name, media, _)) => (name, media),
+        None => ("binary", BINARY),
+    };
     let mut create = Conn::open(&format!("{base}/consumers/{group}"))?;
     let (status, body) = create.post(
         "application/vnd.kafka.v2+json",
@@ -347,7 +366,7 @@ fn consume(base: &str, group: &str, topic: &str, seconds: u64, label: &str) -> R
     if status != 204 {
         return Err(format!("subscribe: {status} {}", String::from_utf8_lossy(&body)));
     }
-    let mut conn = Conn::open(&format!("{inst}/records?timeout=1000&max_bytes=65536"))?;
+    let mut conn = Conn::open(&format!("{inst}/records?timeout=1000&max_bytes=1048576"))?;
     let started = Instant::now();
     let end = started + Duration::from_secs(seconds);
     let (mut n, mut empty, mut answers) = (0usize, 0, 0usize);
@@ -1094,7 +1113,7 @@ fn main() {
             args[4].parse().unwrap_or(1),
             args[5].parse().unwrap_or(8),
             args[6].parse().unwrap_or(10),
-            args.get(7).is_some_and(|f| f == "avro"),
+            args.get(7).map_or("binary", String::as_str),
         ),
         Some("produce-latency") if args.len() >= 5 => {
             produce_latency(&args[2], &args[3], args[4].parse().unwrap_or(2000))

@@ -194,6 +194,16 @@ mod tests {
             ("json_schema", super::json_schema),
             ("scram", super::scram),
         ];
+        // Inputs that once crashed a target (fuzz/known/) pass too.
+        let known = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/known");
+        for entry in std::fs::read_dir(&known).expect("fuzz/known").flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some((_, target)) =
+                name.strip_suffix(".bin").and_then(|n| targets.iter().find(|(t, _)| n.starts_with(t)))
+            {
+                target(&std::fs::read(entry.path()).unwrap_or_default());
+            }
+        }
         for (name, target) in targets {
             let dir = root.join(name);
             let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));

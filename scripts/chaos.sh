@@ -9,7 +9,11 @@
 # both hosts while the group coordinator is killed, a proxy host is killed mid-request and Redis
 # (their state) is restarted: every acknowledged record must be consumed, no committed offset may
 # move backwards, no request may hang. Then an HTTP-level fuzz pass against both hosts (no 5xx,
-# every error the reference's JSON body, both still serving), then the fuzz targets for a bounded time.
+# every error the reference's JSON body, both still serving); then load: KRE_CHAOS_LOAD_CONNECTIONS
+# (1000) concurrent keep-alive connections over both hosts for KRE_CHAOS_LOAD_SECONDS (30), and
+# KRE_CHAOS_INSTANCES (10000) v2 consumer instances created, assigned and polled over 20 groups,
+# with the hosts' RSS and the key-value store's size sampled every second; then the fuzz targets
+# for a bounded time.
 # Prints one table and a last line `chaos: <N> acknowledged, <L> lost, <D> duplicated, <H> hung, <C> crashes`.
 # KRE_CHAOS_SECONDS (load duration, default 120), KRE_CHAOS_FUZZ_SECONDS (per target, default 40),
 # KRE_CHAOS_FUZZ_TARGETS (default: all nine), KRE_CHAOS_CONSUME_SECONDS (the consumers' fault
@@ -128,6 +132,35 @@ echo "== HTTP fuzz: ${HFUZZ}s of malformed requests over the route table, both h
 $BENCH http-fuzz "$BASE,http://127.0.0.1:48083" "$CLUSTER" "$HFUZZ" >"$out/httpfuzz.txt" || true
 grep -v '^FUZZ ' "$out/httpfuzz.txt" | grep -v '^FUZZBAD ' || true
 
+LCONNS="${KRE_CHAOS_LOAD_CONNECTIONS:-1000}"
+LSECS="${KRE_CHAOS_LOAD_SECONDS:-30}"
+NINST="${KRE_CHAOS_INSTANCES:-10000}"
+# Every second: seconds, both hosts' RSS (KiB), the store's keys and bytes used.
+sample() {
+  local t0=$SECONDS
+  while :; do
+    local rss0 rss1 keys mem
+    rss0=$(ps -o rss= -p "${hosts[0]}" 2>/dev/null | tr -d ' ') || rss0=0
+    rss1=$(ps -o rss= -p "${hosts[-1]}" 2>/dev/null | tr -d ' ') || rss1=0
+    keys=$(redis-cli -p 46379 DBSIZE 2>/dev/null) || keys=0
+    mem=$(redis-cli -p 46379 INFO memory 2>/dev/null | sed -n 's/^used_memory:\([0-9]*\).*/\1/p') || mem=0
+    echo "$((SECONDS - t0)) ${rss0:-0} ${rss1:-0} ${keys:-0} ${mem:-0}"
+    sleep 1
+  done
+}
+echo "== load: $LCONNS connections over both hosts for ${LSECS}s, then $NINST consumer instances"
+sample >"$out/samples.txt" &
+sampler=$!
+echo "PHASE connections $(wc -l <"$out/samples.txt")" >"$out/phases.txt"
+$BENCH load "$BASE,http://127.0.0.1:48083" "$CLUSTER" "$topic" "$LSECS" "$LCONNS" >"$out/loadc.txt" || true
+grep -v '^STATUS' "$out/loadc.txt" || true
+echo "PHASE instances $(wc -l <"$out/samples.txt")" >>"$out/phases.txt"
+$BENCH instances "$BASE,http://127.0.0.1:48083" "$topic" "$NINST" 20 "inst-$(date +%s)" >"$out/inst.txt" || true
+grep -v '^STATUS\|^PROGRESS' "$out/inst.txt" || true
+echo "PHASE after $(wc -l <"$out/samples.txt")" >>"$out/phases.txt"
+sleep 5
+kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+
 echo "== fuzz: each target for ${FUZZ_SECS}s (a crash is counted, and the next target runs)"
 : >"$out/fuzz.txt"
 for t in ${KRE_CHAOS_FUZZ_TARGETS:-json_stream route negotiate rfc3339 resp registry_answer avro_record protobuf_record json_schema scram frame}; do
@@ -187,6 +220,32 @@ for line in open(f"{out}/httpfuzz.txt"):
         hbad.append(line.rstrip("\n").split(" ", 2)[1:])
     elif line.startswith("FUZZ "):
         hcounts.append(line.rstrip("\n").split(" ", 2)[1:])
+lres, lstatus = {}, []
+for f in ("loadc.txt", "inst.txt"):
+    try:
+        for line in open(f"{out}/{f}"):
+            if line.startswith("RESULT "):
+                _, name, value, *_ = line.split()
+                lres[name] = float(value)
+            elif line.startswith("STATUS "):
+                lstatus.append(line.rstrip("\n").split(" ", 3)[1:])
+    except FileNotFoundError:
+        pass
+samples = []
+try:
+    for line in open(f"{out}/samples.txt"):
+        p = line.split()
+        if len(p) == 5:
+            samples.append([int(x) if x.isdigit() else 0 for x in p])
+except FileNotFoundError:
+    pass
+phases = {}
+try:
+    for line in open(f"{out}/phases.txt"):
+        _, name, at = line.split()
+        phases[name] = int(at)
+except FileNotFoundError:
+    pass
 fuzz = open(f"{out}/fuzz.txt").read()
 per_target = re.findall(r"fuzz: (\S+)\s+(\d+) executions in \d+s", fuzz)
 execs = sum(int(n) for _, n in per_target)
@@ -218,6 +277,28 @@ print(f"{'  answers that are defects (5xx, no JSON error)':<44}{hres.get('http_f
 for n, what in hbad[:20]:
     print(f"      {n} × {what}")
 print(f"{'  hosts serving afterwards':<44}{hres.get('http_fuzz_hosts_serving', 0):>12.0f}")
+print(f"Load ({lres.get('load_connections', 0):.0f} concurrent connections over both hosts, then {lres.get('instances_created', 0):.0f} consumer instances)")
+for label, what in (("load", "connections"), ("instances", "instances (create, assign, poll)")):
+    print(f"  {what}: {lres.get(label + '_answers', 0):.0f} answers, {lres.get(label + '_per_s', 0):.0f}/s, p50 {lres.get(label + '_p50_ms', float('nan')):.1f} ms, p99 {lres.get(label + '_p99_ms', float('nan')):.1f} ms, max {lres.get(label + '_max_ms', float('nan')):.0f} ms, 5xx {lres.get(label + '_5xx', -1):.0f}, unanswered {lres.get(label + '_unanswered', -1):.0f}")
+for label, n, what in lstatus:
+    if not what.split()[-1].startswith("2"):
+        print(f"{'    ' + label + ' ' + what:<44}{int(n):>12}")
+if samples:
+    def at(i):
+        return samples[min(max(i, 0), len(samples) - 1)]
+    start, inst0, after = phases.get("connections", 0), phases.get("instances", 0), phases.get("after", len(samples) - 1)
+    print("  host RSS (MiB, WASI 0.3 / WASI 0.2) and key-value store (keys, MiB) over time:")
+    marks = sorted(set([start, (start + inst0) // 2, inst0] + [inst0 + (after - inst0) * q // 4 for q in range(1, 5)] + [len(samples) - 1]))
+    for i in marks:
+        t, r0, r1, keys, mem = at(i)
+        print(f"    t={t:>4}s  RSS {r0 / 1024:7.1f} / {r1 / 1024:7.1f}   store {keys:>7} keys {mem / 1048576:7.1f} MiB")
+    rss = [s[1] for s in samples[start:] if s[1]] + [s[2] for s in samples[start:] if s[2]]
+    created = lres.get("instances_created", 0)
+    grown = at(after)[3] - at(inst0)[3]
+    print(f"{'  peak host RSS (MiB)':<44}{max(rss) / 1024 if rss else float('nan'):>12.1f}")
+    if created:
+        print(f"{'  store keys per instance created':<44}{grown / created:>12.2f}")
+        print(f"{'  store bytes per instance created':<44}{(at(after)[4] - at(inst0)[4]) / created:>12.0f}")
 for t, n in per_target:
     print(f"{'  fuzz ' + t + ' executions':<44}{int(n):>12}")
 for t in crashed:
@@ -225,5 +306,6 @@ for t in crashed:
 print(f"{'fuzz executions (all targets)':<44}{execs:>12}")
 print(f"chaos: {len(acked)} acknowledged, {len(lost)} lost, {dup} duplicated, {hung} hung, {crashes} crashes")
 fuzz_bad = hres.get("http_fuzz_bad", 1) > 0 or hres.get("http_fuzz_hosts_serving", 0) < 2
-sys.exit(1 if lost or never_consumed or backwards or hung or fuzz_bad or crashed else 0)
+load_bad = lres.get("load_5xx", 1) > 0 or lres.get("instances_5xx", 1) > 0
+sys.exit(1 if lost or never_consumed or backwards or hung or fuzz_bad or load_bad or crashed else 0)
 PY

@@ -502,6 +502,233 @@ fn http_once(
     Ok((status, body))
 }
 
+/// One request on a keep-alive connection, opened when there is none and dropped after an
+/// error (the next request opens another); the status.
+fn keep_alive(
+    conn: &mut Option<Conn>,
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<u16, String> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(Conn::open(&format!("{base}/"))?),
+    };
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", c.host);
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let s = c.reader.get_mut();
+    let r = s
+        .write_all(head.as_bytes())
+        .and_then(|()| s.write_all(body))
+        .map_err(|e| e.to_string())
+        .and_then(|()| c.read_response());
+    if r.is_err() {
+        *conn = None;
+    }
+    r.map(|(status, _)| status)
+}
+
+/// What a load phase measured: each answer's latency, statuses, requests that got no answer.
+#[derive(Default)]
+struct Tally {
+    micros: Vec<u32>,
+    statuses: std::collections::BTreeMap<String, u64>,
+    unanswered: u64,
+}
+
+impl Tally {
+    fn add(&mut self, what: &str, r: Result<u16, String>, took: Duration) {
+        match r {
+            Ok(status) => {
+                self.micros.push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
+                *self.statuses.entry(format!("{what} {status}")).or_default() += 1;
+            }
+            Err(_) => self.unanswered += 1,
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.micros.extend(other.micros);
+        for (k, v) in other.statuses {
+            *self.statuses.entry(k).or_default() += v;
+        }
+        self.unanswered += other.unanswered;
+    }
+
+    /// RESULT lines under `label`: answers, rate over `elapsed`, p50/p99/max, 5xx, unanswered.
+    fn report(mut self, label: &str, elapsed: Duration) {
+        self.micros.sort_unstable();
+        let pct = |p: f64| {
+            if self.micros.is_empty() {
+                return f64::NAN;
+            }
+            let i = ((self.micros.len() as f64 * p) as usize).min(self.micros.len() - 1);
+            f64::from(self.micros[i]) / 1000.0
+        };
+        let fivexx: u64 = self
+            .statuses
+            .iter()
+            .filter(|(k, _)| k.rsplit(' ').next().is_some_and(|s| s.starts_with('5')))
+            .map(|(_, v)| v)
+            .sum();
+        println!("RESULT {label}_answers {}", self.micros.len());
+        println!("RESULT {label}_per_s {:.0}", self.micros.len() as f64 / elapsed.as_secs_f64());
+        println!("RESULT {label}_p50_ms {:.1}", pct(0.5));
+        println!("RESULT {label}_p99_ms {:.1}", pct(0.99));
+        println!("RESULT {label}_max_ms {:.1}", pct(1.0));
+        println!("RESULT {label}_5xx {fivexx}");
+        println!("RESULT {label}_unanswered {}", self.unanswered);
+        for (what, n) in &self.statuses {
+            println!("STATUS {label} {n} {what}");
+        }
+    }
+}
+
+/// `make chaos`'s connection load: `conns` concurrent keep-alive connections spread over
+/// `bases`, each sending requests back to back for `seconds` — v3 topic reads, one-record v2
+/// produces, v3 broker lists and v2 partition lists in turn by connection.
+fn load(bases: &str, cluster: &str, topic: &str, seconds: u64, conns: usize) -> Result<(), String> {
+    let bases: Vec<String> = bases.split(',').map(str::to_owned).collect();
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let body = v2_body(1, &payload_b64());
+    let workers: Vec<_> = (0..conns)
+        .map(|i| {
+            let base = bases[i % bases.len()].clone();
+            let (cluster, topic, body) = (cluster.to_owned(), topic.to_owned(), body.clone());
+            std::thread::Builder::new().stack_size(256 << 10).spawn(move || {
+                let mut tally = Tally::default();
+                let mut conn = None;
+                while Instant::now() < end {
+                    let t = Instant::now();
+                    let (what, r) = match i % 4 {
+                        0 => (
+                            "topic",
+                            keep_alive(
+                                &mut conn,
+                                &base,
+                                "GET",
+                                &format!("/v3/clusters/{cluster}/topics/{topic}"),
+                                &[],
+                                b"",
+                            ),
+                        ),
+                        1 => (
+                            "produce",
+                            keep_alive(
+                                &mut conn,
+                                &base,
+                                "POST",
+                                &format!("/topics/{topic}"),
+                                &[("Content-Type", BINARY)],
+                                &body,
+                            ),
+                        ),
+                        2 => (
+                            "brokers",
+                            keep_alive(&mut conn, &base, "GET", &format!("/v3/clusters/{cluster}/brokers"), &[], b""),
+                        ),
+                        _ => (
+                            "partitions",
+                            keep_alive(&mut conn, &base, "GET", &format!("/topics/{topic}/partitions"), &[], b""),
+                        ),
+                    };
+                    let failed = r.is_err();
+                    tally.add(what, r, t.elapsed());
+                    if failed {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                }
+                tally
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("spawn: {e}"))?;
+    let mut all = Tally::default();
+    for w in workers {
+        all.merge(w.join().map_err(|_| "a load thread panicked")?);
+    }
+    println!("RESULT load_connections {conns}");
+    all.report("load", started.elapsed());
+    Ok(())
+}
+
+/// `make chaos`'s instance load: `n` v2 consumer instances (binary) created over `groups` groups
+/// and `bases`, each assigned partition 0 of `topic` and polled once (timeout 0), by `workers`
+/// threads; then left to expire. Prints progress (`PROGRESS <seconds> <created>`) for the
+/// script's key-value samples.
+fn instances(bases: &str, topic: &str, n: usize, groups: usize, workers: usize, prefix: &str) -> Result<(), String> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const V2: &str = "application/vnd.kafka.v2+json";
+    let bases: Arc<Vec<String>> = Arc::new(bases.split(',').map(str::to_owned).collect());
+    let created = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let handles: Vec<_> = (0..workers)
+        .map(|w| {
+            let (bases, created, topic, prefix) = (bases.clone(), created.clone(), topic.to_owned(), prefix.to_owned());
+            std::thread::spawn(move || {
+                let mut tally = Tally::default();
+                let mut conns: Vec<Option<Conn>> = (0..bases.len()).map(|_| None).collect();
+                for k in (w..n).step_by(workers) {
+                    let group = format!("{prefix}-g{}", k % groups);
+                    let inst = format!("/consumers/{group}/instances/i{k}");
+                    let b = k % bases.len();
+                    let mut step = |what: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]| {
+                        let t = Instant::now();
+                        let r = keep_alive(&mut conns[b], &bases[b], method, path, headers, body);
+                        let ok = r.as_ref().is_ok_and(|s| *s < 300);
+                        tally.add(what, r, t.elapsed());
+                        ok
+                    };
+                    let create = format!(r#"{{"name":"i{k}","format":"binary","auto.offset.reset":"earliest"}}"#);
+                    if !step(
+                        "create",
+                        "POST",
+                        &format!("/consumers/{group}"),
+                        &[("Content-Type", V2)],
+                        create.as_bytes(),
+                    ) {
+                        continue;
+                    }
+                    created.fetch_add(1, Ordering::Relaxed);
+                    let assign = format!(r#"{{"partitions":[{{"topic":"{topic}","partition":0}}]}}"#);
+                    step("assign", "POST", &format!("{inst}/assignments"), &[("Content-Type", V2)], assign.as_bytes());
+                    step(
+                        "poll",
+                        "GET",
+                        &format!("{inst}/records?timeout=0&max_bytes=1024"),
+                        &[("Accept", BINARY)],
+                        b"",
+                    );
+                }
+                tally
+            })
+        })
+        .collect();
+    let mut last = 0;
+    while handles.iter().any(|h| !h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(200));
+        let t = started.elapsed().as_secs();
+        if t != last {
+            last = t;
+            println!("PROGRESS {t} {}", created.load(Ordering::Relaxed));
+        }
+    }
+    let mut all = Tally::default();
+    for h in handles {
+        all.merge(h.join().map_err(|_| "an instance thread panicked")?);
+    }
+    println!("RESULT instances_created {}", created.load(Ordering::Relaxed));
+    all.report("instances", started.elapsed());
+    Ok(())
+}
+
 /// `make chaos`'s load: `clients` threads send v2 JSON batches of `batch` records, each record a
 /// unique `{"c": client, "s": sequence}`, round robin over `bases` (several hosts), for `seconds`.
 /// Every record's outcome goes to `out` as a line: `A c s` (acknowledged with an offset),
@@ -1160,6 +1387,17 @@ fn main() {
             }),
         ),
         Some("stream") if args.len() >= 6 => stream(&args[2], &args[3], &args[4], args[5].parse().unwrap_or(60)),
+        Some("load") if args.len() >= 7 => {
+            load(&args[2], &args[3], &args[4], args[5].parse().unwrap_or(30), args[6].parse().unwrap_or(1000))
+        }
+        Some("instances") if args.len() >= 7 => instances(
+            &args[2],
+            &args[3],
+            args[4].parse().unwrap_or(10_000),
+            args[5].parse().unwrap_or(20),
+            16,
+            &args[6],
+        ),
         _ => Err(
             "usage: kre-bench latency URL [N] [CONCURRENCY] [SECONDS] | produce BASE TOPIC BATCH CLIENTS SECONDS | \
                   produce-latency BASE TOPIC N | stream BASE CLUSTER TOPIC SECONDS | edge URL LABEL [IDLE_SAMPLES]"

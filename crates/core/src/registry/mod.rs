@@ -142,6 +142,16 @@ impl Schema {
         }
     }
 
+    /// Like [`Schema::decode`], as JSON text: JSON Schema data is checked and kept as it is.
+    pub fn decode_to_json_text(&self, payload: &[u8]) -> Result<Vec<u8>, String> {
+        match &self.codec {
+            Codec::Json(_) => serde_json::from_slice::<serde::de::IgnoredAny>(payload)
+                .map(|_| payload.to_vec())
+                .map_err(|e| format!("not JSON: {e}")),
+            _ => serde_json::to_vec(&self.decode(payload)?).map_err(|e| e.to_string()),
+        }
+    }
+
     /// The record name subject strategies use: Avro's full name, the first Protobuf message's
     /// full name, a JSON Schema's title.
     pub fn record_name(&self) -> Option<String> {

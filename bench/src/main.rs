@@ -548,7 +548,12 @@ impl Tally {
                 self.micros.push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
                 *self.statuses.entry(format!("{what} {status}")).or_default() += 1;
             }
-            Err(_) => self.unanswered += 1,
+            Err(e) => {
+                self.unanswered += 1;
+                // Why, without the parts that differ per request (ports, addresses).
+                let why: String = e.chars().filter(|c| !c.is_ascii_digit()).take(60).collect();
+                *self.statuses.entry(format!("{what} unanswered: {why}")).or_default() += 1;
+            }
         }
     }
 

@@ -49,6 +49,6 @@ done
 # host answered 500 ("maximum concurrent limit of 1000 for core instances reached"; make chaos's
 # 1,000-connection load). Room for ~2,000 requests in flight per host.
 pool=(-O pooling-total-core-instances=16000 -O pooling-total-component-instances=2000
-  -O pooling-total-memories=16000 -O pooling-total-tables=16000 -O pooling-total-stacks=2000)
+  -O pooling-total-memories=8000 -O pooling-total-tables=16000 -O pooling-total-stacks=2000)
 exec wasmtime serve -Scli -Sinherit-network -Sallow-ip-name-lookup --addr "127.0.0.1:$PORT" "${pool[@]}" \
   "${envs[@]}" "${KRE_COMPONENT:-target/kafka-rest-edge.composed.wasm}"

@@ -11,7 +11,7 @@ use kre_test_support as common;
 use kre_test_support::needs;
 
 use common::kafka::Kafka;
-use common::{Host, bootstrap, unique};
+use common::{Host, bootstrap, registry_post, sr_interop as python, unique};
 
 const AVRO: &str = "application/vnd.kafka.avro.v2+json";
 const V2: &str = "application/vnd.kafka.v2+json";
@@ -56,14 +56,6 @@ fn consume(host: &Host, topic: &str, want: usize) -> Vec<Value> {
     }
     host.send("DELETE", &base, &[("content-type", V2)], None);
     got
-}
-
-fn python(args: &[&str]) -> Vec<Value> {
-    let py = common::env("KRE_TEST_PYTHON");
-    let script = common::repo().join("tests/python/sr_interop.py");
-    let out = Command::new(py).arg(script).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 #[test]
@@ -335,23 +327,6 @@ fn a_registry_that_goes_away_is_40801_then_recovers() {
     assert_eq!(r.status, 200, "{}", r.text());
     registry("stop");
     kafka.delete_topic(&topic);
-}
-
-/// POST to the registry itself (schemas registered as a Java producer would, references included).
-fn registry_post(path: &str, body: &Value) -> Value {
-    let url = registry();
-    let rest = url.trim_start_matches("http://");
-    let (authority, base) = rest.split_once('/').unwrap();
-    let port: u16 = authority.rsplit_once(':').unwrap().1.parse().unwrap();
-    let r = common::request(
-        port,
-        "POST",
-        &format!("/{base}{path}"),
-        &[("content-type", "application/vnd.schemaregistry.v1+json")],
-        Some(body.to_string().as_bytes()),
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
 }
 
 #[test]

@@ -123,8 +123,10 @@ fn v2_bad_input() {
     v2(&host, &path, BINARY, &json!({"records": [{"value": "eA==", "partition": "one"}]})).assert_error(422, 422);
     host.send("POST", &path, &[("content-type", BINARY)], Some(b"{\"records\": [")).assert_error(400, 400);
     v2(&host, &path, "text/plain", &json!({"records": [{"value": "eA=="}]})).assert_error(415, 415);
-    v2(&host, &path, "application/vnd.kafka.protobuf.v2+json", &json!({"records": [{"value": 1}]}))
-        .assert_error(415, 415);
+    // A schema format with no registry configured: 40801, the message naming the setting.
+    let msg = v2(&host, &path, "application/vnd.kafka.protobuf.v2+json", &json!({"records": [{"value": 1}]}))
+        .assert_error(408, 40801);
+    assert!(msg.contains("schema_registry_url"), "{msg}");
     v2(&host, &path, BINARY, &json!({"records": [{"value": "eA==", "partition": 7}]})).assert_error(404, 40402);
     v2(&host, &format!("{path}/partitions/7"), BINARY, &json!({"records": [{"value": "eA=="}]}))
         .assert_error(404, 40402);

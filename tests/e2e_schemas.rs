@@ -13,7 +13,7 @@ use kre_test_support as common;
 use kre_test_support::needs;
 
 use common::kafka::Kafka;
-use common::{Host, bootstrap, unique};
+use common::{Host, bootstrap, registry_post, sr_interop as python, unique};
 
 const PROTOBUF: &str = "application/vnd.kafka.protobuf.v2+json";
 const JSONSCHEMA: &str = "application/vnd.kafka.jsonschema.v2+json";
@@ -69,31 +69,6 @@ fn consume(host: &Host, format: &str, media: &str, topic: &str, want: usize) -> 
     }
     host.send("DELETE", &base, &[("content-type", V2)], None);
     got
-}
-
-fn python(args: &[&str]) -> Vec<Value> {
-    let py = common::env("KRE_TEST_PYTHON");
-    let script = common::repo().join("tests/python/sr_interop.py");
-    let out = Command::new(py).arg(script).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-/// POST to the registry itself (schemas registered as a Java producer would, references included).
-fn registry_post(path: &str, body: &Value) -> Value {
-    let url = registry();
-    let rest = url.trim_start_matches("http://");
-    let (authority, base) = rest.split_once('/').unwrap();
-    let port: u16 = authority.rsplit_once(':').unwrap().1.parse().unwrap();
-    let r = common::request(
-        port,
-        "POST",
-        &format!("/{base}{path}"),
-        &[("content-type", "application/vnd.schemaregistry.v1+json")],
-        Some(body.to_string().as_bytes()),
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
 }
 
 #[test]

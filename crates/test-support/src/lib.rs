@@ -591,3 +591,30 @@ pub fn redis_dump() -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// Runs tests/python/sr_interop.py (Confluent's own serializers, in the venv KRE_TEST_PYTHON
+/// names) with `args`; one JSON value per line it prints.
+pub fn sr_interop(args: &[&str]) -> Vec<Value> {
+    let script = repo().join("tests/python/sr_interop.py");
+    let out = Command::new(env("KRE_TEST_PYTHON")).arg(script).args(args).output().expect("python runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+}
+
+/// POST to the test Schema Registry (KRE_TEST_REGISTRY) itself — schemas registered as a Java
+/// producer would, references included; its JSON answer (asserted 200).
+pub fn registry_post(path: &str, body: &Value) -> Value {
+    let url = env("KRE_TEST_REGISTRY");
+    let rest = url.trim_start_matches("http://");
+    let (authority, base) = rest.split_once('/').expect("a path after the authority");
+    let port: u16 = authority.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).expect("a port");
+    let r = request(
+        port,
+        "POST",
+        &format!("/{base}{path}"),
+        &[("content-type", "application/vnd.schemaregistry.v1+json")],
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}

@@ -33,6 +33,13 @@ impl Format {
         }
     }
 
+    /// The format a v2 name stands for.
+    pub fn from_v2_name(name: &str) -> Option<Format> {
+        [Format::Binary, Format::Json, Format::String, Format::Avro, Format::Protobuf, Format::JsonSchema]
+            .into_iter()
+            .find(|f| f.v2_name() == name)
+    }
+
     /// The v3 `type` name.
     pub fn v3_name(self) -> &'static str {
         match self {

@@ -69,6 +69,16 @@ impl Kind {
         }
     }
 
+    /// The embedded format of this kind (its v2 and v3 names).
+    pub fn format(self) -> crate::formats::Format {
+        use crate::formats::Format;
+        match self {
+            Kind::Avro => Format::Avro,
+            Kind::Protobuf => Format::Protobuf,
+            Kind::Json => Format::JsonSchema,
+        }
+    }
+
     /// How errors name the format.
     pub fn title(self) -> &'static str {
         match self {

@@ -500,13 +500,7 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
 
 /// The schema kind of a consumer's format.
 fn schema_kind(format: &str) -> Option<crate::registry::Kind> {
-    use crate::registry::Kind;
-    match format {
-        "avro" => Some(Kind::Avro),
-        "protobuf" => Some(Kind::Protobuf),
-        "jsonschema" => Some(Kind::Json),
-        _ => None,
-    }
+    crate::registry::Kind::of(crate::formats::Format::from_v2_name(format)?)
 }
 
 /// Schema-bound records become JSON (each decoded with the schema its id names: Avro's JSON
@@ -521,11 +515,7 @@ async fn decode_schema_data<C: Connect, R: Runtime, K: KvStore>(
     out: &mut Vec<consumer::FetchedRecord>,
 ) -> ApiResult<()> {
     use crate::registry::{Error as RegistryError, unframe};
-    let registry = ctx.registry(match kind {
-        crate::registry::Kind::Avro => "avro",
-        crate::registry::Kind::Protobuf => "protobuf",
-        crate::registry::Kind::Json => "jsonschema",
-    })?;
+    let registry = ctx.registry(kind.format().v2_name())?;
     let mut schemas = std::collections::HashMap::new();
     for r in out.iter() {
         for (id, _) in [&r.key, &r.value].into_iter().flatten().filter_map(|b| unframe(b).ok()) {

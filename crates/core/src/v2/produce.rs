@@ -78,7 +78,14 @@ fn request_format<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let format = Format::from_v2_content_type(&media_type(ct)).ok_or_else(|| {
         ApiError::unsupported_media_type(
             ct,
-            &["application/vnd.kafka.binary.v2+json", "application/vnd.kafka.json.v2+json", "application/json"],
+            &[
+                "application/vnd.kafka.binary.v2+json",
+                "application/vnd.kafka.json.v2+json",
+                "application/vnd.kafka.avro.v2+json",
+                "application/vnd.kafka.protobuf.v2+json",
+                "application/vnd.kafka.jsonschema.v2+json",
+                "application/json",
+            ],
         )
     })?;
     Ok(format)

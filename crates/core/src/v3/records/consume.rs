@@ -67,12 +67,7 @@ async fn rendered<C: Connect, R: Runtime>(
         match registry.by_id(id, deadline).await {
             Ok(schema) => {
                 if let Ok(json) = schema.decode(payload) {
-                    let kind = match schema.kind {
-                        crate::registry::Kind::Avro => "AVRO",
-                        crate::registry::Kind::Protobuf => "PROTOBUF",
-                        crate::registry::Kind::Json => "JSONSCHEMA",
-                    };
-                    return Ok(json!({"type": kind, "schema_id": id, "data": json}));
+                    return Ok(json!({"type": schema.kind.format().v3_name(), "schema_id": id, "data": json}));
                 }
             }
             // The registry down: say so rather than silently answer bytes.

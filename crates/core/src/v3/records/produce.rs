@@ -525,11 +525,7 @@ async fn resolve_schemas<C: Connect, R: Runtime, K: KvStore>(
             Some(bytes::Bytes::from(framed))
         };
         let meta = Meta {
-            format: match schema.kind {
-                crate::registry::Kind::Avro => Format::Avro,
-                crate::registry::Kind::Protobuf => Format::Protobuf,
-                crate::registry::Kind::Json => Format::JsonSchema,
-            },
+            format: schema.kind.format(),
             size: bytes.as_ref().map_or(0, bytes::Bytes::len),
             subject,
             schema_id: Some(schema.id),

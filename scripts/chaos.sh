@@ -155,8 +155,14 @@ echo "PHASE connections $(wc -l <"$out/samples.txt")" >"$out/phases.txt"
 $BENCH load "$BASE,http://127.0.0.1:48083" "$CLUSTER" "$topic" "$LSECS" "$LCONNS" >"$out/loadc.txt" || true
 grep -v '^STATUS' "$out/loadc.txt" || true
 echo "PHASE instances $(wc -l <"$out/samples.txt")" >>"$out/phases.txt"
-$BENCH instances "$BASE,http://127.0.0.1:48083" "$topic" "$NINST" 20 "inst-$(date +%s)" >"$out/inst.txt" || true
+iprefix="inst-$(date +%s)"
+$BENCH instances "$BASE,http://127.0.0.1:48083" "$topic" "$NINST" 20 "$iprefix" >"$out/inst.txt" || true
 grep -v '^STATUS\|^PROGRESS' "$out/inst.txt" || true
+# What those instances occupy in the store: their keys and the bytes of their values.
+ikeys="$out/inst-keys.txt"
+redis-cli -p 46379 --scan --pattern "*$iprefix*" >"$ikeys" 2>/dev/null || true
+echo "RESULT instances_store_keys $(wc -l <"$ikeys")" >>"$out/inst.txt"
+echo "RESULT instances_store_bytes $(sed 's/^/STRLEN /' "$ikeys" | redis-cli -p 46379 2>/dev/null | awk '{s+=$1} END {print s+0}')" >>"$out/inst.txt"
 echo "PHASE after $(wc -l <"$out/samples.txt")" >>"$out/phases.txt"
 sleep 5
 kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
@@ -294,11 +300,10 @@ if samples:
         print(f"    t={t:>4}s  RSS {r0 / 1024:7.1f} / {r1 / 1024:7.1f}   store {keys:>7} keys {mem / 1048576:7.1f} MiB")
     rss = [s[1] for s in samples[start:] if s[1]] + [s[2] for s in samples[start:] if s[2]]
     created = lres.get("instances_created", 0)
-    grown = at(after)[3] - at(inst0)[3]
     print(f"{'  peak host RSS (MiB)':<44}{max(rss) / 1024 if rss else float('nan'):>12.1f}")
     if created:
-        print(f"{'  store keys per instance created':<44}{grown / created:>12.2f}")
-        print(f"{'  store bytes per instance created':<44}{(at(after)[4] - at(inst0)[4]) / created:>12.0f}")
+        print(f"{'  store keys of the instances (per instance)':<44}{lres.get('instances_store_keys', 0):>12.0f} ({lres.get('instances_store_keys', 0) / created:.2f})")
+        print(f"{'  their values, bytes (per instance)':<44}{lres.get('instances_store_bytes', 0):>12.0f} ({lres.get('instances_store_bytes', 0) / created:.0f})")
 for t, n in per_target:
     print(f"{'  fuzz ' + t + ' executions':<44}{int(n):>12}")
 for t in crashed:

@@ -35,27 +35,7 @@ fn produce(host: &Host, topic: &str, body: &Value) -> common::Reply {
 
 /// Reads `want` records through a v2 avro consumer (from the beginning).
 fn consume(host: &Host, topic: &str, want: usize) -> Vec<Value> {
-    let group = unique("avro-g");
-    let create = json!({"name": "c", "format": "avro", "auto.offset.reset": "earliest"}).to_string();
-    assert_eq!(
-        host.send("POST", &format!("/consumers/{group}"), &[("content-type", V2)], Some(create.as_bytes())).status,
-        200
-    );
-    let base = format!("/consumers/{group}/instances/c");
-    let sub = json!({"topics": [topic]}).to_string();
-    assert_eq!(
-        host.send("POST", &format!("{base}/subscription"), &[("content-type", V2)], Some(sub.as_bytes())).status,
-        204
-    );
-    let mut got = Vec::new();
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while got.len() < want && std::time::Instant::now() < until {
-        let r = host.send("GET", &format!("{base}/records?timeout=1000"), &[("accept", AVRO)], None);
-        assert_eq!(r.status, 200, "{}", r.text());
-        got.extend(r.json().as_array().unwrap().iter().cloned());
-    }
-    host.send("DELETE", &base, &[("content-type", V2)], None);
-    got
+    common::consume_v2(host, "avro", AVRO, topic, want)
 }
 
 #[test]

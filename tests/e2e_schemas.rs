@@ -13,7 +13,7 @@ use kre_test_support as common;
 use kre_test_support::needs;
 
 use common::kafka::Kafka;
-use common::{Host, bootstrap, registry_post, sr_interop as python, unique};
+use common::{Host, bootstrap, consume_v2 as consume, registry_post, sr_interop as python, unique};
 
 const PROTOBUF: &str = "application/vnd.kafka.protobuf.v2+json";
 const JSONSCHEMA: &str = "application/vnd.kafka.jsonschema.v2+json";
@@ -46,29 +46,6 @@ fn host() -> Host {
 
 fn produce(host: &Host, media: &str, topic: &str, body: &Value) -> common::Reply {
     host.send("POST", &format!("/topics/{topic}"), &[("content-type", media)], Some(body.to_string().as_bytes()))
-}
-
-/// Reads `want` records through a v2 consumer of `format` (from the beginning).
-fn consume(host: &Host, format: &str, media: &str, topic: &str, want: usize) -> Vec<Value> {
-    let group = unique("schema-g");
-    let create = json!({"name": "c", "format": format, "auto.offset.reset": "earliest"}).to_string();
-    let r = host.send("POST", &format!("/consumers/{group}"), &[("content-type", V2)], Some(create.as_bytes()));
-    assert_eq!(r.status, 200, "{}", r.text());
-    let base = format!("/consumers/{group}/instances/c");
-    let sub = json!({"topics": [topic]}).to_string();
-    assert_eq!(
-        host.send("POST", &format!("{base}/subscription"), &[("content-type", V2)], Some(sub.as_bytes())).status,
-        204
-    );
-    let mut got = Vec::new();
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while got.len() < want && std::time::Instant::now() < until {
-        let r = host.send("GET", &format!("{base}/records?timeout=1000"), &[("accept", media)], None);
-        assert_eq!(r.status, 200, "{}", r.text());
-        got.extend(r.json().as_array().unwrap().iter().cloned());
-    }
-    host.send("DELETE", &base, &[("content-type", V2)], None);
-    got
 }
 
 #[test]

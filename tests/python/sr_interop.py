@@ -26,10 +26,20 @@ from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSe
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 
-def read(bootstrap, registry, topic, count, json_schema=None):
-    sr = SchemaRegistryClient({"url": registry})
-    des = JSONDeserializer(json_schema, schema_registry_client=sr) if json_schema else AvroDeserializer(sr)
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"avro-interop-{topic}",
+def read(bootstrap, registry, topic, count, json_schema=None, proto=False):
+    """Prints `count` records of `topic` as JSON lines, values through Confluent's deserializer
+    (Avro; JSON Schema with `json_schema`; Protobuf's kre.test.User with `proto`); keys in the
+    wire format through the same one, others as text."""
+    if proto:
+        from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
+        pdes = ProtobufDeserializer(user_class(), {"use.deprecated.format": False})
+
+        def des(data, ctx):
+            return proto_json(pdes(data, ctx))
+    else:
+        sr = SchemaRegistryClient({"url": registry})
+        des = JSONDeserializer(json_schema, schema_registry_client=sr) if json_schema else AvroDeserializer(sr)
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"sr-interop-{topic}",
                   "auto.offset.reset": "earliest", "enable.auto.commit": False})
     c.subscribe([topic])
     got = 0
@@ -42,7 +52,7 @@ def read(bootstrap, registry, topic, count, json_schema=None):
         if m.error():
             raise SystemExit(str(m.error()))
         key = m.key()
-        if key is not None and key[:1] == b"\x00":
+        if key is not None and key[:1] == b"\x00" and not proto:
             key = des(key, SerializationContext(topic, MessageField.KEY))
         elif key is not None:
             key = key.decode("utf-8", "replace")
@@ -80,27 +90,6 @@ def proto_json(msg):
         return json_format.MessageToDict(msg, always_print_fields_with_no_presence=True)
     except TypeError:
         return json_format.MessageToDict(msg, including_default_value_fields=True)
-
-
-def read_proto(bootstrap, topic, count):
-    from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
-    des = ProtobufDeserializer(user_class(), {"use.deprecated.format": False})
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"proto-interop-{topic}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.subscribe([topic])
-    got = 0
-    idle = 0
-    while got < count and idle < 30:
-        m = c.poll(1.0)
-        if m is None:
-            idle += 1
-            continue
-        if m.error():
-            raise SystemExit(str(m.error()))
-        value = des(m.value(), SerializationContext(topic, MessageField.VALUE))
-        print(json.dumps({"key": None, "value": proto_json(value)}, sort_keys=True), flush=True)
-        got += 1
-    c.close()
 
 
 def write_proto(bootstrap, registry, topic, values):
@@ -143,7 +132,7 @@ if __name__ == "__main__":
         raise SystemExit(0)
     mode, bootstrap, registry, topic = sys.argv[1:5]
     if mode == "read-proto":
-        read_proto(bootstrap, topic, int(sys.argv[5]))
+        read(bootstrap, registry, topic, int(sys.argv[5]), proto=True)
     elif mode == "write-proto":
         write_proto(bootstrap, registry, topic, sys.argv[5:])
     elif mode == "read":

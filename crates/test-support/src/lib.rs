@@ -618,3 +618,26 @@ pub fn registry_post(path: &str, body: &Value) -> Value {
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()
 }
+
+/// Reads `want` records of `topic` (from the beginning, within 30 s) through a new v2 consumer of
+/// `format`, whose records requests accept `media`; the consumer is deleted afterwards.
+pub fn consume_v2(host: &Host, format: &str, media: &str, topic: &str, want: usize) -> Vec<Value> {
+    const V2: &str = "application/vnd.kafka.v2+json";
+    let group = unique("consume-g");
+    let create = serde_json::json!({"name": "c", "format": format, "auto.offset.reset": "earliest"}).to_string();
+    let r = host.send("POST", &format!("/consumers/{group}"), &[("content-type", V2)], Some(create.as_bytes()));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let base = format!("/consumers/{group}/instances/c");
+    let sub = serde_json::json!({"topics": [topic]}).to_string();
+    let r = host.send("POST", &format!("{base}/subscription"), &[("content-type", V2)], Some(sub.as_bytes()));
+    assert_eq!(r.status, 204, "{}", r.text());
+    let mut got = Vec::new();
+    let until = Instant::now() + Duration::from_secs(30);
+    while got.len() < want && Instant::now() < until {
+        let r = host.send("GET", &format!("{base}/records?timeout=1000"), &[("accept", media)], None);
+        assert_eq!(r.status, 200, "{}", r.text());
+        got.extend(r.json().as_array().expect("an array of records").iter().cloned());
+    }
+    host.send("DELETE", &base, &[("content-type", V2)], None);
+    got
+}

@@ -130,6 +130,14 @@ impl Schema {
         Ok(Schema { id, kind, codec })
     }
 
+    /// Err when this schema is not of `kind` (a format's request naming a schema of another).
+    pub fn expect(&self, kind: Kind) -> Result<(), String> {
+        if self.kind == kind {
+            return Ok(());
+        }
+        Err(format!("schema id {} is a {} schema, not {}", self.id, self.kind.title(), kind.title()))
+    }
+
     /// A record's bytes for `json` in Confluent's wire format; Err says what does not fit.
     pub fn encode(&self, json: &Value) -> Result<Vec<u8>, String> {
         let payload = match &self.codec {

@@ -537,9 +537,7 @@ async fn decode_schema_data<C: Connect, R: Runtime, K: KvStore>(
         let Some(b) = data else { return Ok(None) };
         let (id, payload) = unframe(b)?;
         let schema = schemas.get(&id).ok_or("no schema")?.as_ref().map_err(|e| format!("schema id {id}: {e}"))?;
-        if schema.kind != kind {
-            return Err(format!("schema id {id} is a {} schema, not {}", schema.kind.title(), kind.title()));
-        }
+        schema.expect(kind)?;
         schema.decode_to_json_text(payload).map(|v| Some(bytes::Bytes::from(v)))
     };
     let mut bad = None;

@@ -241,12 +241,9 @@ async fn side_schema<C: Connect, R: Runtime, K: KvStore>(
                 .and_then(|i| i32::try_from(i).ok())
                 .ok_or_else(|| ApiError::unprocessable(format!("{side}_schema_id must be an integer, not {id}")))?;
             let schema = registry.by_id(id, ctx.deadline).await?;
-            if schema.kind != kind {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidSchema,
-                    format!("{side}_schema_id {id} is a {} schema, not {}", schema.kind.title(), kind.title()),
-                ));
-            }
+            schema
+                .expect(kind)
+                .map_err(|e| ApiError::new(ErrorCode::InvalidSchema, format!("{side}_schema_id: {e}")))?;
             Ok(Some(schema))
         }
         (Some(Value::String(text)), None) => Ok(Some(registry.register(subject, kind, text, ctx.deadline).await?)),

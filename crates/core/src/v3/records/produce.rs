@@ -508,13 +508,8 @@ async fn resolve_schemas<C: Connect, R: Runtime, K: KvStore>(
         let bytes = if d.data.is_null() {
             None
         } else {
-            if let Some(want) = d.kind
-                && want != schema.kind
-            {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidSchema,
-                    format!("{what}: schema {} is a {} schema, not {}", schema.id, schema.kind.title(), want.title()),
-                ));
+            if let Some(want) = d.kind {
+                schema.expect(want).map_err(|e| ApiError::new(ErrorCode::InvalidSchema, format!("{what}: {e}")))?;
             }
             let framed = schema.encode(&d.data).map_err(|e| {
                 ApiError::new(

@@ -195,11 +195,7 @@ fn v3_produce_with_avro_schemas_and_per_record_errors() {
     kafka.create_topic(&topic, 1, 1);
     let host = host();
     let path = format!("/v3/clusters/{cluster}/topics/{topic}/records");
-    let send = |body: Value| -> Vec<Value> {
-        let r = host.send("POST", &path, &[("content-type", "application/json")], Some(body.to_string().as_bytes()));
-        assert_eq!(r.status, 200, "{}", r.text());
-        r.text().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-    };
+    let send = |body: Value| common::v3_produce(&host, &path, &body);
     // A schema in the request: registered under <topic>-value (TopicNameStrategy).
     let first = send(
         json!({"value": {"type": "AVRO", "schema": USER, "data": {"name": "v3", "age": {"int": 1}, "kind": "A"}}}),

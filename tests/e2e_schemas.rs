@@ -307,11 +307,7 @@ fn v3_produce_mixes_formats_per_side_with_per_record_errors() {
     kafka.create_topic(&topic, 1, 1);
     let host = host();
     let path = format!("/v3/clusters/{cluster}/topics/{topic}/records");
-    let send = |body: Value| -> Vec<Value> {
-        let r = host.send("POST", &path, &[("content-type", "application/json")], Some(body.to_string().as_bytes()));
-        assert_eq!(r.status, 200, "{}", r.text());
-        r.text().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-    };
+    let send = |body: Value| common::v3_produce(&host, &path, &body);
     let key_schema = r#"{"type":"object","title":"Key","properties":{"k":{"type":"integer"}},"required":["k"]}"#;
     let first = send(json!({
         "key": {"type": "JSONSCHEMA", "schema": key_schema, "data": {"k": 1}},

@@ -448,6 +448,19 @@ fn post_once(
     http_once("POST", base, path, &[("Content-Type", content_type)], body, timeout)
 }
 
+/// An HTTP/1.1 request head (with `Connection: close` when `close`) for a body of `len` bytes.
+fn request_head(method: &str, host: &str, path: &str, headers: &[(&str, &str)], len: usize, close: bool) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n");
+    if close {
+        head.push_str("Connection: close\r\n");
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {len}\r\n\r\n"));
+    head
+}
+
 /// Opens a connection and sends one request (Connection: close) on it; reads wait `timeout`.
 fn send_once(
     method: &str,
@@ -460,11 +473,7 @@ fn send_once(
     let host = base.strip_prefix("http://").ok_or("only http:// URLs")?;
     let mut s = TcpStream::connect(host).map_err(|e| format!("connect {host}: {e}"))?;
     s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let head = request_head(method, host, path, headers, body.len(), true);
     s.write_all(head.as_bytes()).and_then(|()| s.write_all(body)).map_err(|e| e.to_string())?;
     Ok(s)
 }
@@ -516,11 +525,7 @@ fn keep_alive(
         Some(c) => c,
         None => conn.insert(Conn::open(&format!("{base}/"))?),
     };
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", c.host);
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let head = request_head(method, &c.host, path, headers, body.len(), false);
     let s = c.reader.get_mut();
     let r = s
         .write_all(head.as_bytes())

@@ -641,3 +641,11 @@ pub fn consume_v2(host: &Host, format: &str, media: &str, topic: &str, want: usi
     host.send("DELETE", &base, &[("content-type", V2)], None);
     got
 }
+
+/// One v3 produce request (`POST …/records`, records as a JSON stream) asserted 200; its
+/// delivery reports, one per record.
+pub fn v3_produce(host: &Host, path: &str, body: &Value) -> Vec<Value> {
+    let r = host.send("POST", path, &[("content-type", "application/json")], Some(body.to_string().as_bytes()));
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.text().lines().map(|l| serde_json::from_str(l).expect("a JSON delivery report")).collect()
+}

@@ -527,12 +527,13 @@ fn keep_alive(
     };
     let head = request_head(method, &c.host, path, headers, body.len(), false);
     let s = c.reader.get_mut();
+    // Head and body in two writes, as many clients send them (it matters: see `load`).
     let r = s
         .write_all(head.as_bytes())
         .and_then(|()| s.write_all(body))
-        .map_err(|e| e.to_string())
-        .and_then(|()| c.read_response());
-    if r.is_err() {
+        .map_err(|e| format!("writing: {e}"))
+        .and_then(|()| c.read_response().map_err(|e| format!("reading: {e}")));
+    if r.is_err() || c.closing {
         *conn = None;
     }
     r.map(|(status, _)| status)
@@ -593,6 +594,17 @@ impl Tally {
         println!("RESULT {label}_max_ms {:.1}", pct(1.0));
         println!("RESULT {label}_5xx {fivexx}");
         println!("RESULT {label}_unanswered {}", self.unanswered);
+        // The proxy's own deadline (kafka_request_timeout_ms, 30 s by default) plus a second for
+        // the host: an answer later than that outlived its request's deadline.
+        let late = self.micros.iter().filter(|&&us| us > 31_000_000).count();
+        println!("RESULT {label}_over_deadline {late}");
+        let reused: u64 = self
+            .statuses
+            .iter()
+            .filter(|(k, _)| k.contains(" unanswered: ") && !k.contains("(new connection)"))
+            .map(|(_, v)| v)
+            .sum();
+        println!("RESULT {label}_unanswered_reused {reused}");
         for (what, n) in &self.statuses {
             println!("STATUS {label} {n} {what}");
         }
@@ -616,6 +628,7 @@ fn load(bases: &str, cluster: &str, topic: &str, seconds: u64, conns: usize) -> 
                 let mut conn = None;
                 while Instant::now() < end {
                     let t = Instant::now();
+                    let first = conn.is_none();
                     let (what, r) = match i % 4 {
                         0 => (
                             "topic",
@@ -649,7 +662,12 @@ fn load(bases: &str, cluster: &str, topic: &str, seconds: u64, conns: usize) -> 
                         ),
                     };
                     let failed = r.is_err();
-                    tally.add(what, r, t.elapsed());
+                    // A new connection's first request apart: when the host's listen queue
+                    // overflows (1,000 connections opened at once), the kernel completes the
+                    // handshake with SYN cookies, and a request whose head and body come in two
+                    // segments fails the cookie check and is reset before the host ever sees it.
+                    let what = if failed && first { format!("{what} (new connection)") } else { what.to_owned() };
+                    tally.add(&what, r, t.elapsed());
                     if failed {
                         std::thread::sleep(Duration::from_millis(50));
                     }
@@ -739,6 +757,183 @@ fn instances(bases: &str, topic: &str, n: usize, groups: usize, workers: usize, 
     Ok(())
 }
 
+type Stats = std::sync::Mutex<(u64, u64, u64, u64, Duration, u64)>;
+
+/// `chaos_produce`'s streaming client: v3 streaming produce requests (one open until `deadline`,
+/// another opened if one breaks), each record `{"c": c, "s": seq}` as JSON; every record's outcome
+/// logged as the batch clients do (A, F with the error code, U when the stream broke before its
+/// report). Returns records sent, reports read, requests made.
+fn chaos_stream(
+    base: &str,
+    topic: &str,
+    c: usize,
+    deadline: Instant,
+    log: &std::sync::Mutex<std::io::BufWriter<std::fs::File>>,
+    stats: &Stats,
+) -> Result<(u64, u64, u64), String> {
+    use std::sync::{Arc, Mutex};
+    let (status, body) = http_once("GET", base, "/v3/clusters", &[], b"", Duration::from_secs(30))?;
+    let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| format!("{status}: {e}"))?;
+    let cluster = v["data"][0]["cluster_id"].as_str().ok_or("no cluster id")?.to_owned();
+    let host = base.strip_prefix("http://").ok_or("only http:// URLs")?.to_owned();
+    let (mut seq, mut reported_all, mut streams) = (0u64, 0u64, 0u64);
+    while Instant::now() < deadline {
+        streams += 1;
+        let first = seq;
+        // When each record went out, for the wait until its report.
+        let sent_at: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let mut out = match TcpStream::connect(&host) {
+            Ok(s) => s,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
+            }
+        };
+        let _ = out.set_nodelay(true);
+        let _ = out.set_read_timeout(Some(Duration::from_secs(90)));
+        let input = out.try_clone().map_err(|e| e.to_string())?;
+        let head = format!(
+            "POST /v3/clusters/{cluster}/topics/{topic}/records HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        let writer = {
+            let sent_at = sent_at.clone();
+            std::thread::spawn(move || -> u64 {
+                let mut next = first;
+                let mut ok = out.write_all(head.as_bytes()).is_ok();
+                while ok && Instant::now() < deadline {
+                    let record = format!(r#"{{"value":{{"type":"JSON","data":{{"c":{c},"s":{next}}}}}}}"#);
+                    if let Ok(mut at) = sent_at.lock() {
+                        at.push(Instant::now());
+                    }
+                    ok = out.write_all(format!("{:x}\r\n{record}\r\n", record.len()).as_bytes()).is_ok();
+                    next += 1;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                let _ = out.write_all(b"0\r\n\r\n");
+                next
+            })
+        };
+        let mut reader = BufReader::new(input);
+        let mut reports = Vec::new();
+        let mut read_stream = || -> Result<(), String> {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                    return Err("closed".into());
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut pending = Vec::new();
+            loop {
+                line.clear();
+                reader.read_line(&mut line).map_err(|e| e.to_string())?;
+                let size = usize::from_str_radix(line.trim(), 16).map_err(|e| format!("chunk size {line:?}: {e}"))?;
+                let mut buf = vec![0; size + 2];
+                reader.read_exact(&mut buf).map_err(|e| e.to_string())?;
+                if size == 0 {
+                    return Ok(());
+                }
+                pending.extend_from_slice(&buf[..size]);
+                while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
+                    let report: Vec<u8> = pending.drain(..=nl).collect();
+                    let v: serde_json::Value = serde_json::from_slice(&report).unwrap_or_default();
+                    reports.push((v["error_code"].as_i64().unwrap_or(0), v["offset"].is_i64(), Instant::now()));
+                }
+            }
+        };
+        let ended = read_stream();
+        // Stops the writer too when the answer ended early.
+        let _ = reader.get_ref().shutdown(std::net::Shutdown::Both);
+        let sent_to = writer.join().map_err(|_| "the stream writer panicked")?;
+        let at = sent_at.lock().map_err(|e| e.to_string())?;
+        let mut lines = String::new();
+        let (mut a, mut f, mut u, mut longest, mut hung) = (0, 0, 0, Duration::ZERO, 0);
+        for s in first..sent_to {
+            let k = (s - first) as usize;
+            match reports.get(k) {
+                Some((200, true, when)) => {
+                    lines.push_str(&format!("A {c} {s}\n"));
+                    a += 1;
+                    if let Some(t) = at.get(k) {
+                        let waited = when.saturating_duration_since(*t);
+                        longest = longest.max(waited);
+                        hung += u64::from(waited >= Duration::from_secs(90));
+                    }
+                }
+                Some((code, _, _)) => {
+                    lines.push_str(&format!("F {c} {s} stream/{code}\n"));
+                    f += 1;
+                }
+                None => {
+                    let why = ended.as_ref().err().map_or("ended", |e| e.split_whitespace().next().unwrap_or("io"));
+                    lines.push_str(&format!("U {c} {s} stream-{why}\n"));
+                    u += 1;
+                }
+            }
+        }
+        reported_all += reports.len() as u64;
+        seq = sent_to;
+        let _ = log.lock().map(|mut l| l.write_all(lines.as_bytes()));
+        if let Ok(mut st) = stats.lock() {
+            st.0 += 1;
+            st.1 += a;
+            st.2 += f;
+            st.3 += u;
+            st.4 = st.4.max(longest);
+            st.5 += hung;
+        }
+    }
+    Ok((seq, reported_all, streams))
+}
+
+/// After the instances expired: `n` v2 consumer instances created and deleted again in one group
+/// (`PREFIX-churn`) by 4 threads over `bases` — ordinary traffic, each create and delete sweeping
+/// expired instances out of the store (see the README's "Reliability").
+fn churn(bases: &str, n: usize, prefix: &str) -> Result<(), String> {
+    const V2: &str = "application/vnd.kafka.v2+json";
+    const WORKERS: usize = 4;
+    let bases: Vec<String> = bases.split(',').map(str::to_owned).collect();
+    let started = Instant::now();
+    let handles: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let (bases, prefix) = (bases.clone(), prefix.to_owned());
+            std::thread::spawn(move || {
+                let mut tally = Tally::default();
+                let mut conns: Vec<Option<Conn>> = (0..bases.len()).map(|_| None).collect();
+                for k in (w..n).step_by(WORKERS) {
+                    let b = k % bases.len();
+                    let group = format!("{prefix}-churn");
+                    let create = format!(r#"{{"name":"x{k}","format":"binary"}}"#);
+                    let t = Instant::now();
+                    let r = keep_alive(
+                        &mut conns[b],
+                        &bases[b],
+                        "POST",
+                        &format!("/consumers/{group}"),
+                        &[("Content-Type", V2)],
+                        create.as_bytes(),
+                    );
+                    tally.add("create", r, t.elapsed());
+                    let t = Instant::now();
+                    let path = format!("/consumers/{group}/instances/x{k}");
+                    let r = keep_alive(&mut conns[b], &bases[b], "DELETE", &path, &[("Content-Type", V2)], b"");
+                    tally.add("delete", r, t.elapsed());
+                }
+                tally
+            })
+        })
+        .collect();
+    let mut all = Tally::default();
+    for h in handles {
+        all.merge(h.join().map_err(|_| "a churn thread panicked")?);
+    }
+    all.report("churn", started.elapsed());
+    Ok(())
+}
+
 /// `make chaos`'s load: `clients` threads send v2 JSON batches of `batch` records, each record a
 /// unique `{"c": client, "s": sequence}`, round robin over `bases` (several hosts), for `seconds`.
 /// Every record's outcome goes to `out` as a line: `A c s` (acknowledged with an offset),
@@ -758,7 +953,7 @@ fn chaos_produce(
     let file = std::fs::File::create(out).map_err(|e| e.to_string())?;
     let log = Arc::new(Mutex::new(std::io::BufWriter::new(file)));
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let stats = Arc::new(Mutex::new((0u64, 0u64, 0u64, 0u64, Duration::ZERO, 0u64))); // requests, A, F, U, max wait, hung
+    let stats: Arc<Stats> = Arc::new(Mutex::new((0u64, 0u64, 0u64, 0u64, Duration::ZERO, 0u64))); // requests, A, F, U, max wait, hung
     let threads: Vec<_> = (0..clients)
         .map(|c| c + first_client)
         .map(|c| {
@@ -831,11 +1026,23 @@ fn chaos_produce(
             })
         })
         .collect();
+    // And one long v3 streaming request on the first host (client number `first_client + clients`):
+    // a record every 2 ms for the whole run, its delivery reports read as they come.
+    let streamer = {
+        let (base, log, stats, topic) = (bases[0].clone(), log.clone(), stats.clone(), topic.to_owned());
+        let c = first_client + clients;
+        std::thread::spawn(move || chaos_stream(&base, &topic, c, deadline, &log, &stats))
+    };
     for t in threads {
         t.join().map_err(|_| "a client thread panicked")?;
     }
+    let streamed = streamer.join().map_err(|_| "the streaming client panicked")?;
     log.lock().map_err(|e| e.to_string())?.flush().map_err(|e| e.to_string())?;
     let s = stats.lock().map_err(|e| e.to_string())?;
+    let (records, reported, streams) = streamed?;
+    println!("RESULT chaos_stream_records {records} records");
+    println!("RESULT chaos_stream_reported {reported} records");
+    println!("RESULT chaos_streams {streams} requests");
     println!("RESULT chaos_requests {} requests", s.0);
     println!("RESULT chaos_acknowledged {} records", s.1);
     println!("RESULT chaos_failed {} records", s.2);
@@ -1408,6 +1615,7 @@ fn main() {
             16,
             &args[6],
         ),
+        Some("churn") if args.len() >= 5 => churn(&args[2], args[3].parse().unwrap_or(1000), &args[4]),
         _ => Err(
             "usage: kre-bench latency URL [N] [CONCURRENCY] [SECONDS] | produce BASE TOPIC BATCH CLIENTS SECONDS | \
                   produce-latency BASE TOPIC N | stream BASE CLUSTER TOPIC SECONDS | edge URL LABEL [IDLE_SAMPLES]"

@@ -376,24 +376,10 @@ pub async fn join_group_list<K: KvStore>(
             return Ok(false);
         }
         if limit > 0 && members.len() >= limit {
-            let before = members.len();
-            let mut live = Vec::with_capacity(members.len());
-            for name in members.drain(..) {
-                match load_consumer(kv, &rec.group, &name).await {
-                    Ok(Some(other)) if now_ms - other.last_used_ms <= idle_ms as i64 => live.push(name),
-                    // Unreadable: not ours to judge, it keeps its place.
-                    Err(_) => live.push(name),
-                    Ok(Some(_)) => {
-                        kv.delete(&consumer_key(&rec.group, &name)).await?;
-                        kv.delete(&claim_key(&rec.group, &name)).await?;
-                    }
-                    Ok(None) => {}
-                }
-            }
-            *members = live;
+            let shed = shed_expired(kv, &rec.group, members, 0, usize::MAX, now_ms, idle_ms).await?;
             if members.len() >= limit {
                 admitted = false;
-                return Ok(members.len() != before);
+                return Ok(shed > 0);
             }
         }
         admitted = true;
@@ -402,6 +388,117 @@ pub async fn join_group_list<K: KvStore>(
     })
     .await?;
     Ok(admitted)
+}
+
+/// Of `members`, the up to `count` from index `start` on (wrapping), those whose records are gone
+/// or idle past `idle_ms` leave the list, their records and name claims deleted; how many left.
+async fn shed_expired<K: KvStore>(
+    kv: &K,
+    group: &str,
+    members: &mut Vec<String>,
+    start: usize,
+    count: usize,
+    now_ms: i64,
+    idle_ms: u64,
+) -> Result<usize, KvError> {
+    let n = members.len();
+    let mut gone = Vec::new();
+    for i in 0..count.min(n) {
+        let name = &members[(start + i) % n];
+        match load_consumer(kv, group, name).await {
+            Ok(Some(rec)) if now_ms - rec.last_used_ms <= idle_ms as i64 => {}
+            // Unreadable: not ours to judge, it keeps its place.
+            Err(_) => {}
+            Ok(Some(_)) => {
+                kv.delete(&consumer_key(group, name)).await?;
+                kv.delete(&claim_key(group, name)).await?;
+                gone.push(name.clone());
+            }
+            Ok(None) => gone.push(name.clone()),
+        }
+    }
+    members.retain(|m| !gone.contains(m));
+    Ok(gone.len())
+}
+
+/// Key of the list of groups with consumer instances: where [`sweep_expired`] looks.
+const GROUPS_KEY: &str = "groups";
+/// The sweep's turn counter: which group, and which part of its member list, a sweep looks at.
+const SWEEP_TURN_KEY: &str = "sweep-turn";
+/// How many members of a group one sweep looks at (each a store read).
+pub const SWEEP_CHECKS: usize = 16;
+
+/// Confluent's proxy expires idle instances from a background thread; a per-request component
+/// has none and Spin's key-value API has no TTL. So creating or deleting an instance also sweeps:
+/// [`SWEEP_CHECKS`] members of its own group and as many of one other group (taken in turn from
+/// the list of groups) that are idle past `idle_ms` are removed with their records, so the store
+/// shrinks back after instances expire as long as some consumer traffic goes on. A group whose
+/// member list is empty leaves the list of groups (its empty list stays: one small key per group).
+/// Returns how many instances went.
+pub async fn sweep_expired<K: KvStore>(
+    kv: &K,
+    group: &str,
+    now_ms: i64,
+    idle_ms: u64,
+    write_id: u64,
+) -> Result<usize, KvError> {
+    let turn = usize::try_from(kv.increment(SWEEP_TURN_KEY, 1).await?.unsigned_abs()).unwrap_or(0);
+    let start = turn.wrapping_mul(SWEEP_CHECKS);
+    let (mut swept, empty) = sweep_group(kv, group, start, now_ms, idle_ms, write_id).await?;
+    let groups = update_groups(kv, group, !empty).await?;
+    if let Some(other) = groups.get(turn % groups.len().max(1)).filter(|g| *g != group) {
+        let (n, empty) = sweep_group(kv, other, start, now_ms, idle_ms, write_id).await?;
+        swept += n;
+        if empty {
+            update_groups(kv, other, false).await?;
+        }
+    }
+    Ok(swept)
+}
+
+/// Sheds expired members of `group` from [`SWEEP_CHECKS`] of its list at `start`: how many went,
+/// and whether the list is empty now.
+async fn sweep_group<K: KvStore>(
+    kv: &K,
+    group: &str,
+    start: usize,
+    now_ms: i64,
+    idle_ms: u64,
+    write_id: u64,
+) -> Result<(usize, bool), KvError> {
+    let (mut swept, mut empty) = (0, false);
+    update_group_list(kv, group, write_id, async |members: &mut Vec<String>| {
+        swept = shed_expired(kv, group, members, start % members.len().max(1), SWEEP_CHECKS, now_ms, idle_ms).await?;
+        empty = members.is_empty();
+        Ok(swept > 0)
+    })
+    .await?;
+    Ok((swept, empty))
+}
+
+/// Puts `group` in the list of groups (`listed`) or takes it out, by compare-and-swap (a few
+/// attempts); returns the list as it stands. A change lost to a racing writer is made again by a
+/// later sweep.
+async fn update_groups<K: KvStore>(kv: &K, group: &str, listed: bool) -> Result<Vec<String>, KvError> {
+    let mut groups: Vec<String> = Vec::new();
+    for _ in 0..LIST_ATTEMPTS {
+        let stored = kv.get(GROUPS_KEY).await?;
+        // A list that does not parse is rebuilt by the sweeps that follow.
+        groups = stored.as_deref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+        if groups.iter().any(|g| g == group) == listed {
+            break;
+        }
+        if listed {
+            groups.push(group.to_owned());
+        } else {
+            groups.retain(|g| g != group);
+        }
+        let bytes = serde_json::to_vec(&groups).map_err(|e| KvError(e.to_string()))?;
+        if kv.set_if(GROUPS_KEY, &bytes, &|now| now == stored.as_deref()).await? == SetIf::Written {
+            break;
+        }
+    }
+    Ok(groups)
 }
 
 /// Removes `name` from its group's member list (nothing when it is not there).
@@ -577,6 +674,47 @@ mod tests {
             assert!(!join_group_list(&kv, &member("e", 5_900), 2, 5_900, idle).await.expect("join e"));
             // No limit: every join is admitted.
             assert!(join_group_list(&kv, &member("e", 5_900), 0, 5_900, idle).await.expect("join e, no limit"));
+        });
+    }
+
+    #[test]
+    fn sweeps_remove_expired_instances_of_every_group_and_keep_live_ones() {
+        futures::executor::block_on(async {
+            let kv = MemoryKv::default();
+            let idle = 1_000;
+            let join = async |group: &str, name: &str, used: i64| {
+                let mut rec = instance();
+                (rec.group, rec.name, rec.last_used_ms, rec.write_id) = (group.into(), name.into(), used, used as u64);
+                assert!(create_consumer(&kv, &rec).await.expect("create"));
+                assert!(join_group_list(&kv, &rec, 0, used, idle).await.expect("join"));
+                sweep_expired(&kv, group, used, idle, 1).await.expect("sweep");
+            };
+            // 40 instances in g1 and 10 in g2 used at t=0; in g2 one stays in use.
+            for i in 0..40 {
+                join("g1", &format!("a{i}"), 0).await;
+            }
+            for i in 0..10 {
+                join("g2", &format!("b{i}"), 0).await;
+            }
+            let keys_at_peak = kv.0.borrow().len();
+            assert_eq!(keys_at_peak, 50 * 2 + 2 + 2, "records and claims, two lists, groups and turn");
+            let mut live = instance();
+            (live.group, live.name, live.last_used_ms) = ("g2".into(), "b3".into(), 4_500);
+            kv.set(&consumer_key("g2", "b3"), &serde_json::to_vec(&live).expect("json")).await.expect("set");
+            // Past the timeout, creates and deletes in a third group sweep the others in turn.
+            let left = || -> Vec<String> {
+                kv.0.borrow().keys().filter(|k| k.starts_with("c") && !k.contains("/g3/")).cloned().collect()
+            };
+            let mut sweeps = 0;
+            while left().len() > 2 && sweeps < 20 {
+                join("g3", &format!("c{sweeps}"), 5_000).await;
+                sweeps += 1;
+            }
+            assert_eq!(left(), ["claim/consumer/2/g2/b3", "consumer/2/g2/b3"], "a live instance stays");
+            let groups: Vec<String> =
+                serde_json::from_slice(&kv.get(GROUPS_KEY).await.expect("get").expect("groups")).expect("json");
+            assert_eq!(groups, ["g2", "g3"], "g1 is empty: it left the list of groups");
+            assert!(sweeps <= 12, "{sweeps} sweeps for 49 expired instances");
         });
     }
 

@@ -483,6 +483,8 @@ pub struct Conn {
     pub reader: BufReader<TcpStream>,
     pub host: String,
     pub path: String,
+    /// The last response said `Connection: close`: the server closes after it.
+    pub closing: bool,
 }
 
 impl Conn {
@@ -493,7 +495,7 @@ impl Conn {
         s.set_nodelay(true).map_err(|e| e.to_string())?;
         // A request that never answers fails its test instead of hanging the suite.
         s.set_read_timeout(Some(Duration::from_secs(120))).map_err(|e| e.to_string())?;
-        Ok(Conn { reader: BufReader::new(s), host: host.to_owned(), path })
+        Ok(Conn { reader: BufReader::new(s), host: host.to_owned(), path, closing: false })
     }
 
     /// One GET; returns the status after reading the whole body (Content-Length or chunked).
@@ -535,6 +537,8 @@ impl Conn {
                 length = v.trim().parse::<usize>().ok();
             } else if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
                 chunked = true;
+            } else if lower.starts_with("connection:") && lower.contains("close") {
+                self.closing = true;
             }
         }
         let mut body = Vec::new();

@@ -134,6 +134,10 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
             format!("Consumer group '{group}' has {limit} instances already (max_consumers_per_group)."),
         ));
     }
+    // Expired instances leave the store on creates and deletes (no background work here): a
+    // failed sweep is the next one's to finish, not this create's failure.
+    let _ = crate::state::sweep_expired(&ctx.app.kv, &group, now, config.consumer_instance_timeout_ms, rt.random_u64())
+        .await;
     let base_uri = format!(
         "{}/consumers/{}/instances/{}",
         ctx.base_url(),
@@ -279,7 +283,10 @@ pub async fn delete_instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C
     let rec = instance(ctx).await?;
     session(ctx).leave(&rec).await;
     ctx.client().readahead().forget(&consumer_key(&rec.group, &rec.name));
-    crate::state::delete_consumer(&ctx.app.kv, &rec.group, &rec.name, ctx.cluster().runtime().random_u64()).await?;
+    let rt = ctx.cluster().runtime();
+    crate::state::delete_consumer(&ctx.app.kv, &rec.group, &rec.name, rt.random_u64()).await?;
+    let idle = ctx.app.config.consumer_instance_timeout_ms;
+    let _ = crate::state::sweep_expired(&ctx.app.kv, &rec.group, rt.wall_ms(), idle, rt.random_u64()).await;
     Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 

@@ -840,7 +840,13 @@ fn chaos_stream(
                 while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
                     let report: Vec<u8> = pending.drain(..=nl).collect();
                     let v: serde_json::Value = serde_json::from_slice(&report).unwrap_or_default();
-                    reports.push((v["error_code"].as_i64().unwrap_or(0), v["offset"].is_i64(), Instant::now()));
+                    let message = v["message"].as_str().unwrap_or("").chars().take(100).collect::<String>();
+                    reports.push((
+                        v["error_code"].as_i64().unwrap_or(0),
+                        v["offset"].is_i64(),
+                        Instant::now(),
+                        message,
+                    ));
                 }
             }
         };
@@ -854,7 +860,7 @@ fn chaos_stream(
         for s in first..sent_to {
             let k = (s - first) as usize;
             match reports.get(k) {
-                Some((200, true, when)) => {
+                Some((200, true, when, _)) => {
                     lines.push_str(&format!("A {c} {s}\n"));
                     a += 1;
                     if let Some(t) = at.get(k) {
@@ -863,8 +869,8 @@ fn chaos_stream(
                         hung += u64::from(waited >= Duration::from_secs(90));
                     }
                 }
-                Some((code, _, _)) => {
-                    lines.push_str(&format!("F {c} {s} stream/{code}\n"));
+                Some((code, _, _, message)) => {
+                    lines.push_str(&format!("F {c} {s} stream/{code} {message}\n"));
                     f += 1;
                 }
                 None => {

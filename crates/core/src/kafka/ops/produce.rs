@@ -72,8 +72,6 @@ impl RoundRobin {
     }
 }
 
-const MAX_RETRIES: usize = 5;
-
 /// Bytes a record adds to a batch, before compression (a slight overestimate).
 fn record_size(r: &OutRecord) -> usize {
     let data = r.key.as_ref().map_or(0, Bytes::len) + r.value.as_ref().map_or(0, Bytes::len);
@@ -147,7 +145,11 @@ pub async fn produce<C: Connect, R: Runtime>(
                         results[i] = Some(Ok(Delivery { partition, offset: base + n as i64, timestamp }));
                     }
                 }
-                Err(e) if e.is_retriable() && retries < MAX_RETRIES && deadline.remaining_ms(rt) > 0 => retry = true,
+                // Retried until the deadline, as the Java producer does until delivery.timeout.ms: a
+                // leader on a dead broker stays in the metadata until the controller moves it, which
+                // takes longer than a few quick retries when the controller itself failed (make
+                // chaos: 5 retries gave up after ~1 s with "cannot connect to broker").
+                Err(e) if e.is_retriable() && deadline.remaining_ms(rt) > 0 => retry = true,
                 Err(e) => {
                     for &i in indices {
                         results[i] = Some(Err(e.clone()));

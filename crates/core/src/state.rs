@@ -121,6 +121,10 @@ pub struct ConsumerInstance {
     /// finds its own id here exactly when its write took effect, even if others followed at once.
     #[serde(default)]
     pub recent_writes: Vec<u64>,
+    /// `consumer_instance_timeout_ms` of the host that created it: whichever host sweeps or
+    /// addresses the instance judges its expiry by it (absent in older records: the judge's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -163,6 +167,11 @@ pub struct Position {
 }
 
 impl ConsumerInstance {
+    /// Idle past its timeout at `now_ms` (`default_ms`: the timeout when the record names none).
+    pub fn expired(&self, now_ms: i64, default_ms: u64) -> bool {
+        now_ms - self.last_used_ms > self.idle_timeout_ms.unwrap_or(default_ms) as i64
+    }
+
     pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
         self.positions.iter().find(|p| p.topic == topic && p.partition == partition).map(|p| p.offset)
     }
@@ -406,7 +415,7 @@ async fn shed_expired<K: KvStore>(
     for i in 0..count.min(n) {
         let name = &members[(start + i) % n];
         match load_consumer(kv, group, name).await {
-            Ok(Some(rec)) if now_ms - rec.last_used_ms <= idle_ms as i64 => {}
+            Ok(Some(rec)) if !rec.expired(now_ms, idle_ms) => {}
             // Unreadable: not ours to judge, it keeps its place.
             Err(_) => {}
             Ok(Some(_)) => {
@@ -535,6 +544,7 @@ mod tests {
             write_id: 0,
             owner: None,
             recent_writes: vec![],
+            idle_timeout_ms: None,
         }
     }
 
@@ -701,16 +711,24 @@ mod tests {
             let mut live = instance();
             (live.group, live.name, live.last_used_ms) = ("g2".into(), "b3".into(), 4_500);
             kv.set(&consumer_key("g2", "b3"), &serde_json::to_vec(&live).expect("json")).await.expect("set");
+            // b5 was created by a host with a longer timeout: that one counts, not the sweeper's.
+            let mut patient = load_consumer(&kv, "g2", "b5").await.expect("load").expect("b5");
+            patient.idle_timeout_ms = Some(10_000);
+            kv.set(&consumer_key("g2", "b5"), &serde_json::to_vec(&patient).expect("json")).await.expect("set");
             // Past the timeout, creates and deletes in a third group sweep the others in turn.
             let left = || -> Vec<String> {
                 kv.0.borrow().keys().filter(|k| k.starts_with("c") && !k.contains("/g3/")).cloned().collect()
             };
             let mut sweeps = 0;
-            while left().len() > 2 && sweeps < 20 {
+            while left().len() > 4 && sweeps < 20 {
                 join("g3", &format!("c{sweeps}"), 5_000).await;
                 sweeps += 1;
             }
-            assert_eq!(left(), ["claim/consumer/2/g2/b3", "consumer/2/g2/b3"], "a live instance stays");
+            assert_eq!(
+                left(),
+                ["claim/consumer/2/g2/b3", "claim/consumer/2/g2/b5", "consumer/2/g2/b3", "consumer/2/g2/b5"],
+                "live instances stay"
+            );
             let groups: Vec<String> =
                 serde_json::from_slice(&kv.get(GROUPS_KEY).await.expect("get").expect("groups")).expect("json");
             assert_eq!(groups, ["g2", "g3"], "g1 is empty: it left the list of groups");

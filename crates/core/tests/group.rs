@@ -62,6 +62,7 @@ fn instance(group: &str, name: &str, topic: &str) -> ConsumerInstance {
         write_id: 0,
         owner: None,
         recent_writes: vec![],
+        idle_timeout_ms: None,
     }
 }
 

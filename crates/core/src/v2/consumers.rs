@@ -113,6 +113,7 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
         write_id: rt.random_u64(),
         owner: ctx.principal.clone(),
         recent_writes: vec![],
+        idle_timeout_ms: Some(ctx.app.config.consumer_instance_timeout_ms),
     };
     // Create-if-absent: of two racing creates of one name, one gets 40902.
     if !crate::state::create_consumer(&ctx.app.kv, &record).await? {
@@ -172,7 +173,7 @@ async fn instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
         return Err(ApiError::consumer_not_found(group, name));
     }
     let now = ctx.cluster().runtime().wall_ms();
-    if now - rec.last_used_ms > ctx.app.config.consumer_instance_timeout_ms as i64 {
+    if rec.expired(now, ctx.app.config.consumer_instance_timeout_ms) {
         // Expired: clean up what is left (the broker fenced its membership long ago).
         crate::state::delete_consumer(&ctx.app.kv, group, name, ctx.cluster().runtime().random_u64()).await?;
         return Err(ApiError::consumer_not_found(group, name));

@@ -2,7 +2,7 @@
 # `make chaos`: acknowledged records survive broker failures, measured. A 3-broker cluster (topics
 # with replication factor 3, min.insync.replicas=2, the proxy with producer_acks=all), two proxy
 # hosts (the WASI 0.3 and the WASI 0.2 artifact under wasmtime serve) taking a sustained v2 produce
-# load from several clients while, in turn: a broker is killed with SIGKILL and restarted, the
+# load from several clients and one long v3 streaming request while, in turn: a broker is killed with SIGKILL and restarted, the
 # active controller is killed and restarted, a partition's leader is moved by reassignment. Then
 # every record is read back by the Kafka jars' own consumer (not this project's code) and each
 # acknowledged record is looked for. Then three REST consumers of one group read the topic through
@@ -12,11 +12,13 @@
 # every error the reference's JSON body, both still serving); then load: KRE_CHAOS_LOAD_CONNECTIONS
 # (1000) concurrent keep-alive connections over both hosts for KRE_CHAOS_LOAD_SECONDS (30), and
 # KRE_CHAOS_INSTANCES (10000) v2 consumer instances created, assigned and polled over 20 groups,
-# with the hosts' RSS and the key-value store's size sampled every second; then the fuzz targets
-# for a bounded time.
+# left to expire (the hosts' instance timeout: KRE_CHAOS_INSTANCE_TIMEOUT_SECONDS, 45) and then
+# swept out of the store by ordinary traffic (a tenth as many instances created and deleted in
+# another group), with the hosts' RSS and the key-value store's size sampled every second; then
+# the fuzz targets for a bounded time.
 # Prints one table and a last line `chaos: <N> acknowledged, <L> lost, <D> duplicated, <H> hung, <C> crashes`.
 # KRE_CHAOS_SECONDS (load duration, default 120), KRE_CHAOS_FUZZ_SECONDS (per target, default 40),
-# KRE_CHAOS_FUZZ_TARGETS (default: all nine), KRE_CHAOS_CONSUME_SECONDS (the consumers' fault
+# KRE_CHAOS_FUZZ_TARGETS (default: all eleven), KRE_CHAOS_CONSUME_SECONDS (the consumers' fault
 # window, default 60), KRE_CHAOS_HTTP_FUZZ_SECONDS (default 60).
 # Uses the 3-broker cluster's ports (19092-19094): not beside `make test`.
 set -euo pipefail

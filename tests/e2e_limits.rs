@@ -1,6 +1,7 @@
 //! Graceful limits through the served component: each configurable limit answered with its 4xx
-//! (`max_header_bytes` 431, `max_records_per_request` 413, `max_consumers_per_group` 429), and
-//! the key-value store failing answered as the reference's retriable 50003, within the deadline.
+//! (`max_header_bytes` 431, `max_records_per_request` 413, `max_consumers_per_group` 429),
+//! expired consumer instances swept out of the store, and the key-value store failing answered as
+//! the reference's retriable 50003, within the deadline.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -94,6 +95,40 @@ fn a_full_group_is_429_until_a_place_is_freed_or_expires() {
         let r = host.send("DELETE", &format!("/consumers/{group}/instances/{name}"), &[("content-type", V2)], None);
         assert_eq!(r.status, 204);
     }
+}
+
+#[test]
+fn expired_instances_are_swept_out_of_the_store_by_other_groups_traffic() {
+    needs!("KRE_TEST_BOOTSTRAP", "KRE_TEST_REDIS");
+    let host = Host::start(&[("CONSUMER_INSTANCE_TIMEOUT_MS", "1500")]);
+    let (idle, busy) = (unique("swept"), unique("sweeper"));
+    let send = |method: &str, path: &str, body: Option<&[u8]>| host.send(method, path, &[("content-type", V2)], body);
+    let names: Vec<String> = (0..5).map(|i| format!("i{i}")).collect();
+    for name in &names {
+        let body = json!({ "name": name }).to_string();
+        assert_eq!(send("POST", &format!("/consumers/{idle}"), Some(body.as_bytes())).status, 200);
+    }
+    let stored = || {
+        names
+            .iter()
+            .flat_map(|n| [kre_core::state::consumer_key(&idle, n), kre_core::state::claim_key(&idle, n)])
+            .filter(|k| common::kv_value(k).is_some())
+            .count()
+    };
+    assert_eq!(stored(), 10, "a record and a name claim each");
+    std::thread::sleep(Duration::from_millis(2000));
+    // Nobody addresses them again: instances created and deleted in another group sweep them
+    // (other tests' groups share the store's list of groups, so it may take a few turns).
+    let end = Instant::now() + Duration::from_secs(60);
+    let mut k = 0;
+    while stored() > 0 {
+        assert!(Instant::now() < end, "{} keys of expired instances still stored after {k} creates", stored());
+        let body = json!({ "name": format!("x{k}") }).to_string();
+        assert_eq!(send("POST", &format!("/consumers/{busy}"), Some(body.as_bytes())).status, 200);
+        assert_eq!(send("DELETE", &format!("/consumers/{busy}/instances/x{k}"), None).status, 204);
+        k += 1;
+    }
+    send("GET", &format!("/consumers/{idle}/instances/i0/subscription"), None).assert_error(404, 40403);
 }
 
 #[test]

@@ -39,6 +39,33 @@ pub trait KvStore {
     }
 }
 
+/// How often a store operation is tried while the store says it is busy: Spin's SQLite store
+/// answers SQLITE_BUSY ("database is locked") while another instance's transaction holds it —
+/// transient, and the failed operation changed nothing, so trying again is safe. Pauses 10, 20,
+/// 40, 80, 160, 160, 160 ms (0.63 s in all) before the error is the caller's.
+const BUSY_ATTEMPTS: u32 = 8;
+
+/// Runs `op`, again after a pause while it fails with the store busy (see [`BUSY_ATTEMPTS`]);
+/// for the hosts' store adapters.
+pub async fn patiently<R: crate::runtime::Runtime, T>(
+    rt: &R,
+    mut op: impl AsyncFnMut() -> Result<T, KvError>,
+) -> Result<T, KvError> {
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Err(e)
+                if attempt + 1 < BUSY_ATTEMPTS
+                    && (e.0.contains("database is locked") || e.0.contains("DatabaseBusy")) =>
+            {
+                attempt += 1;
+                rt.sleep(5 << attempt.min(5)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
 /// The outcome of [`KvStore::set_if`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum SetIf {
@@ -733,6 +760,49 @@ mod tests {
                 serde_json::from_slice(&kv.get(GROUPS_KEY).await.expect("get").expect("groups")).expect("json");
             assert_eq!(groups, ["g2", "g3"], "g1 is empty: it left the list of groups");
             assert!(sweeps <= 12, "{sweeps} sweeps for 49 expired instances");
+        });
+    }
+
+    #[test]
+    fn a_busy_store_is_tried_again_and_other_errors_are_not() {
+        struct NoWait;
+        impl crate::runtime::Runtime for NoWait {
+            fn monotonic_ms(&self) -> u64 {
+                0
+            }
+            fn wall_ms(&self) -> i64 {
+                0
+            }
+            async fn sleep(&self, _ms: u64) {}
+            fn random_u64(&self) -> u64 {
+                4
+            }
+        }
+        futures::executor::block_on(async {
+            let locked = || {
+                KvError("increment k: Error::Other(\"SqliteFailure(Error { code: DatabaseBusy, extended_code: 5 }, Some(\\\"database is locked\\\"))\")".into())
+            };
+            let mut calls = 0;
+            let r = patiently(&NoWait, async || {
+                calls += 1;
+                if calls < 3 { Err(locked()) } else { Ok(calls) }
+            })
+            .await;
+            assert_eq!(r.expect("third time"), 3);
+            let mut calls = 0;
+            let r: Result<(), _> = patiently(&NoWait, async || {
+                calls += 1;
+                Err(locked())
+            })
+            .await;
+            assert!(r.is_err() && calls == BUSY_ATTEMPTS, "{calls} calls");
+            let mut calls = 0;
+            let r: Result<(), _> = patiently(&NoWait, async || {
+                calls += 1;
+                Err(KvError("connection refused".into()))
+            })
+            .await;
+            assert!(r.is_err() && calls == 1, "not busy: not tried again");
         });
     }
 

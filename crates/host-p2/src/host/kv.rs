@@ -29,24 +29,42 @@ impl WasiKv {
     }
 }
 
+/// Spin's SQLite store answers "database is locked" while another instance writes: tried again.
+async fn patiently<T>(op: impl AsyncFnMut() -> Result<T, KvError>) -> Result<T, KvError> {
+    kre_core::state::patiently(&super::clock::WasiClock, op).await
+}
+
 impl KvStore for WasiKv {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        self.bucket()?.get(key).map_err(|e| KvError(format!("get {key}: {e:?}")))
+        let bucket = self.bucket()?;
+        patiently(async || bucket.get(key).map_err(|e| KvError(format!("get {key}: {e:?}")))).await
     }
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-        self.bucket()?.set(key, value).map_err(|e| KvError(format!("set {key}: {e:?}")))
+        let bucket = self.bucket()?;
+        patiently(async || bucket.set(key, value).map_err(|e| KvError(format!("set {key}: {e:?}")))).await
     }
     async fn delete(&self, key: &str) -> Result<(), KvError> {
-        self.bucket()?.delete(key).map_err(|e| KvError(format!("delete {key}: {e:?}")))
+        let bucket = self.bucket()?;
+        patiently(async || bucket.delete(key).map_err(|e| KvError(format!("delete {key}: {e:?}")))).await
     }
 
     /// Atomic on every store (Redis INCRBY; a transaction on Spin's SQLite store): what claims a
     /// name, where a compare-and-swap of an absent key is not safe (state::create_consumer).
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
-        atomics::increment(&*self.bucket()?, key, delta).map_err(|e| KvError(format!("increment {key}: {e:?}")))
+        let bucket = self.bucket()?;
+        patiently(async || {
+            atomics::increment(&bucket, key, delta).map_err(|e| KvError(format!("increment {key}: {e:?}")))
+        })
+        .await
     }
 
     async fn set_if(&self, key: &str, value: &[u8], current: &dyn Fn(Option<&[u8]>) -> bool) -> Result<SetIf, KvError> {
+        patiently(async || self.set_if_once(key, value, current)).await
+    }
+}
+
+impl WasiKv {
+    fn set_if_once(&self, key: &str, value: &[u8], current: &dyn Fn(Option<&[u8]>) -> bool) -> Result<SetIf, KvError> {
         let bucket = self.bucket()?;
         let cas = atomics::Cas::new(&bucket, key).map_err(|e| KvError(format!("cas {key}: {e:?}")))?;
         let seen = cas.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?;

@@ -132,7 +132,8 @@ fn schema_errors_have_the_references_codes_and_write_nothing() {
         .assert_error(422, 42205);
     assert_eq!(kafka.read_all(&topic).len(), 0, "nothing was written");
 
-    // A record not in Confluent's wire format stops an avro consumer at it (500/50002), and a
+    // A record not in Confluent's wire format stops an avro consumer at it (408/40801: Confluent's
+    // answer to a SerializationException), and a
     // seek past it goes on.
     kafka.produce(&topic, 0, &["plain bytes"]);
     let r = produce(&host, &topic, &json!({"value_schema": USER, "records": [{"value": {"name": "after"}}]}));
@@ -152,7 +153,7 @@ fn schema_errors_have_the_references_codes_and_write_nothing() {
         204
     );
     let msg =
-        host.send("GET", &format!("{base}/records?timeout=2000"), &[("accept", AVRO)], None).assert_error(500, 50002);
+        host.send("GET", &format!("{base}/records?timeout=2000"), &[("accept", AVRO)], None).assert_error(408, 40801);
     assert!(msg.contains("magic byte") && msg.contains("offset 0"), "{msg}");
     let past = json!({"offsets": [{"topic": topic, "partition": 0, "offset": 1}]}).to_string();
     assert_eq!(
@@ -252,9 +253,10 @@ fn records_of_two_schema_versions_render_each_with_its_own() {
     let b = produce(&host, &topic, &json!({"value_schema": v2, "records": [{"value": {"sku": "b", "price": 5}}]}));
     assert_eq!(b.status, 200, "{}", b.text());
     assert_ne!(a.json()["value_schema_id"], b.json()["value_schema_id"]);
-    // An incompatible one is refused by the registry: 42205 with its message, nothing written.
+    // An incompatible one is refused by the registry: 42207 (Confluent's SchemaManagerImpl) with
+    // its message, nothing written.
     let v3 = r#"{"type":"record","name":"Item","fields":[{"name":"sku","type":"long"}]}"#;
-    produce(&host, &topic, &json!({"value_schema": v3, "records": [{"value": {"sku": 1}}]})).assert_error(422, 42205);
+    produce(&host, &topic, &json!({"value_schema": v3, "records": [{"value": {"sku": 1}}]})).assert_error(422, 42207);
     let got = consume(&host, &topic, 2);
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[0]["value"], json!({"sku": "a"}));

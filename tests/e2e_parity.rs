@@ -219,9 +219,10 @@ fn a_json_consumer_reading_bytes_that_are_not_json_gets_confluents_error_not_a_s
     let got = r.json();
     assert_eq!(got.as_array().unwrap().len(), 2, "{got}");
     assert_eq!(got[0]["value"], "test");
-    // ...then the record that is not JSON is Confluent's 500/50002, and stays there.
+    // ...then the record that is not JSON is Confluent's 408/40801 (its KafkaRestExceptionMapper's
+    // answer to a SerializationException), and stays there.
     for _ in 0..2 {
-        let msg = host.send("GET", &format!("{base}/records?timeout=500"), &accept, None).assert_error(500, 50002);
+        let msg = host.send("GET", &format!("{base}/records?timeout=500"), &accept, None).assert_error(408, 40801);
         assert!(msg.contains("offset 2") && msg.contains("not JSON"), "{msg}");
     }
     // Seeking past it goes on.

@@ -112,15 +112,17 @@ fn v2_bad_input() {
     let (kafka, topic, _) = setup(2);
     let host = Host::start(&[("MAX_REQUEST_BYTES", "100000")]);
     let path = format!("/topics/{topic}");
-    v2(&host, &path, BINARY, &json!({"records": [{"value": "not base64!"}]})).assert_error(422, 422);
-    v2(&host, &path, BINARY, &json!({"records": [{"value": 5}]})).assert_error(422, 422);
-    v2(&host, &path, BINARY, &json!({"records": "many"})).assert_error(422, 422);
+    // Malformed bodies are Confluent's (and Karapace's) 400: Jackson's mapping errors.
+    v2(&host, &path, BINARY, &json!({"records": [{"value": "not base64!"}]})).assert_error(400, 400);
+    v2(&host, &path, BINARY, &json!({"records": [{"value": 5}]})).assert_error(400, 400);
+    v2(&host, &path, BINARY, &json!({"records": [5]})).assert_error(400, 400);
+    v2(&host, &path, BINARY, &json!({"records": "many"})).assert_error(400, 400);
     v2(&host, &path, BINARY, &json!({"records": []})).assert_error(422, 422);
     v2(&host, &path, BINARY, &json!({})).assert_error(422, 422);
     let msg =
-        v2(&host, &path, BINARY, &json!({"records": [{"value": "eA==", "colour": "red"}]})).assert_error(422, 422);
+        v2(&host, &path, BINARY, &json!({"records": [{"value": "eA==", "colour": "red"}]})).assert_error(400, 400);
     assert!(msg.contains("colour"), "{msg}");
-    v2(&host, &path, BINARY, &json!({"records": [{"value": "eA==", "partition": "one"}]})).assert_error(422, 422);
+    v2(&host, &path, BINARY, &json!({"records": [{"value": "eA==", "partition": "one"}]})).assert_error(400, 400);
     host.send("POST", &path, &[("content-type", BINARY)], Some(b"{\"records\": [")).assert_error(400, 400);
     v2(&host, &path, "text/plain", &json!({"records": [{"value": "eA=="}]})).assert_error(415, 415);
     // A schema format with no registry configured: 40801, the message naming the setting.

@@ -142,7 +142,7 @@ fn protobuf_errors_have_the_references_codes_and_write_nothing() {
     produce(&host, PROTOBUF, &topic, &json!({"value_schema": USER_PROTO, "records": [{"value": {"nope": 1}}]}))
         .assert_error(422, 42203);
     assert_eq!(kafka.read_all(&topic).len(), 0, "nothing was written");
-    // A record in the wire format of another kind stops a protobuf consumer at it (500/50002).
+    // A record in the wire format of another kind stops a protobuf consumer at it (408/40801).
     // (Registered under a subject of its own: this topic's value subject holds a Protobuf schema.)
     let json_id = registry_post(
         &format!("/subjects/{}/versions", unique("kre-order")),
@@ -164,7 +164,7 @@ fn protobuf_errors_have_the_references_codes_and_write_nothing() {
     host.send("POST", &format!("{base}/assignments"), &[("content-type", V2)], Some(assign.as_bytes()));
     let msg = host
         .send("GET", &format!("{base}/records?timeout=2000"), &[("accept", PROTOBUF)], None)
-        .assert_error(500, 50002);
+        .assert_error(408, 40801);
     assert!(msg.contains("JSON Schema schema, not Protobuf") && msg.contains("offset 0"), "{msg}");
     // Accept must match the consumer's format.
     host.send("GET", &format!("{base}/records"), &[("accept", JSONSCHEMA)], None).assert_error(406, 40601);

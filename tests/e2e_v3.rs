@@ -120,7 +120,7 @@ fn topic_lifecycle() {
     assert_eq!((offsets["earliest_offset"].as_i64(), offsets["latest_offset"].as_i64()), (Some(0), Some(0)));
     host.get(&format!("{topics}/{name}/partitions/1/offset?offset_type=middle")).assert_error(400, 400);
     host.get(&format!("{topics}/{name}/partitions/9/offset")).assert_error(404, 40402);
-    host.get(&format!("{topics}/{name}/partitions/x")).assert_error(404, 40402);
+    host.get(&format!("{topics}/{name}/partitions/x")).assert_error(404, 404);
 
     // Grow partitions; shrinking is refused.
     let patched = host.json("PATCH", &format!("{topics}/{name}"), &json!({"partitions_count": 5}));

@@ -23,6 +23,11 @@ impl kre_core::Runtime for WasiClock {
         monotonic_clock::wait_for(us.saturating_mul(1_000)).await;
     }
 
+    async fn yield_now(&self) {
+        // Back to the host's event loop: other requests sharing this instance progress.
+        spin_sdk::wit_bindgen::yield_async().await;
+    }
+
     fn random_u64(&self) -> u64 {
         spin_sdk::wasip3::random::random::get_random_u64()
     }

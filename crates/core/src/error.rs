@@ -69,6 +69,12 @@ pub enum ErrorCode {
     InvalidConsumerConfig,
     /// 422/42205.
     InvalidSchema,
+    /// 422/42207: the registry refused a registration or lookup (Confluent's
+    /// `Errors.messageSerializationException`).
+    SerializationFailed,
+    /// 408/40801: a record cannot be deserialized in the consumer's format; Confluent's
+    /// `KafkaRestExceptionMapper` answers Kafka's `SerializationException` so.
+    Deserialization,
     /// 500: a failure of this proxy.
     Internal,
     /// 500/50002: Kafka failed and retrying will not help.
@@ -91,7 +97,7 @@ impl ErrorCode {
             E::NotFound | E::TopicNotFound | E::PartitionNotFound | E::ConsumerNotFound => StatusCode::NOT_FOUND,
             E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             E::NotAcceptable | E::ConsumerFormatMismatch => StatusCode::NOT_ACCEPTABLE,
-            E::SchemaRegistryUnavailable | E::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            E::SchemaRegistryUnavailable | E::RequestTimeout | E::Deserialization => StatusCode::REQUEST_TIMEOUT,
             E::Conflict | E::ConsumerAlreadyExists | E::IllegalState => StatusCode::CONFLICT,
             E::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             E::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
@@ -102,7 +108,8 @@ impl ErrorCode {
             | E::ValueSchemaMissing
             | E::SchemaConversion
             | E::InvalidConsumerConfig
-            | E::InvalidSchema => StatusCode::UNPROCESSABLE_ENTITY,
+            | E::InvalidSchema
+            | E::SerializationFailed => StatusCode::UNPROCESSABLE_ENTITY,
             E::Internal | E::KafkaError | E::KafkaRetriable | E::NoSslSupport => StatusCode::INTERNAL_SERVER_ERROR,
             E::NotImplemented => StatusCode::NOT_IMPLEMENTED,
         }
@@ -120,7 +127,7 @@ impl ErrorCode {
             E::PartitionNotFound => 40402,
             E::ConsumerNotFound => 40403,
             E::ConsumerFormatMismatch => 40601,
-            E::SchemaRegistryUnavailable => 40801,
+            E::SchemaRegistryUnavailable | E::Deserialization => 40801,
             E::ConsumerAlreadyExists => 40902,
             E::IllegalState => 40903,
             E::KeySchemaMissing => 42201,
@@ -128,6 +135,7 @@ impl ErrorCode {
             E::SchemaConversion => 42203,
             E::InvalidConsumerConfig => 42204,
             E::InvalidSchema => 42205,
+            E::SerializationFailed => 42207,
             E::KafkaError => 50002,
             E::KafkaRetriable => 50003,
             E::NoSslSupport => 50101,
@@ -329,21 +337,35 @@ impl From<kafka::Error> for ApiError {
                 ApiError::new(ErrorCode::Unauthenticated, last.to_string())
             }
             E::UnsupportedVersion { .. } => ApiError::new(ErrorCode::UnsupportedVersion, message),
+            E::Encode { .. } => ApiError::bad_request(message),
             _ => ApiError::new(kafka_error_code(&err), message),
         }
     }
 }
 
 impl From<crate::registry::Error> for ApiError {
-    /// Registry failures: unreachable, slow or 5xx → 408/40801 (the reference); a schema it (or
-    /// we) reject, an unknown subject or id → 422/42205 with the registry's message.
+    /// Registry failures: unreachable, slow or 5xx → 408/40801 (the reference); a schema we
+    /// cannot parse → 422/42205 (the reference); a registration or lookup the registry refuses
+    /// (incompatible, unknown subject or id) → 422/42207 with its message, as Confluent's
+    /// current `SchemaManagerImpl` answers (`Errors.messageSerializationException`), or
+    /// 403/40301 when it refused for authorization.
     fn from(err: crate::registry::Error) -> Self {
         use crate::registry::Error as E;
         let code = match &err {
             E::Unavailable(_) | E::NotConfigured(_) => ErrorCode::SchemaRegistryUnavailable,
-            E::Refused { .. } | E::Invalid(_) => ErrorCode::InvalidSchema,
+            E::Refused { code: Some(40301), .. } => ErrorCode::Forbidden,
+            E::Refused { .. } => ErrorCode::SerializationFailed,
+            E::Invalid(_) => ErrorCode::InvalidSchema,
         };
         ApiError::new(code, err.to_string())
+    }
+}
+
+impl From<crate::runtime::OutOfTime> for ApiError {
+    /// CPU work (validating, encoding, decoding) ran past the deadline: the request is too big
+    /// to do in time, and sending it again will not help.
+    fn from(err: crate::runtime::OutOfTime) -> Self {
+        ApiError::new(ErrorCode::PayloadTooLarge, err.to_string())
     }
 }
 

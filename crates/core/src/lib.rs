@@ -12,6 +12,7 @@ pub mod formats;
 pub mod fuzz;
 pub mod http;
 pub mod kafka;
+pub mod limits;
 #[cfg(feature = "native")]
 pub mod native;
 pub mod principal;

@@ -63,6 +63,10 @@ impl Runtime for NativeRuntime {
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
     }
 
+    async fn yield_now(&self) {
+        futures_lite::future::yield_now().await;
+    }
+
     async fn sleep(&self, ms: u64) {
         async_io::Timer::after(Duration::from_millis(ms)).await;
     }

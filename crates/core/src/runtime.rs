@@ -14,6 +14,11 @@ pub trait Runtime {
     fn sleep_micros(&self, us: u64) -> impl Future<Output = ()> {
         self.sleep(us.div_ceil(1000))
     }
+    /// Lets other tasks of this instance run (concurrent requests under WASI 0.3); hosts with
+    /// one request per instance have nothing to let run.
+    fn yield_now(&self) -> impl Future<Output = ()> {
+        async {}
+    }
     /// Random bits for identifiers (instance ids); not for keys or secrets.
     fn random_u64(&self) -> u64;
     /// Runs `fut` concurrently, possibly after the current request has been answered (work
@@ -64,5 +69,43 @@ pub async fn with_deadline<R: Runtime, T>(rt: &R, deadline: Deadline, fut: impl 
     match select(fut, timer).await {
         Either::Left((value, _)) => Some(value),
         Either::Right(_) => None,
+    }
+}
+
+/// CPU work of a request ran past its deadline; names the work.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{what} took longer than the request's deadline ({budget_ms} ms); send fewer or smaller records")]
+pub struct OutOfTime {
+    pub what: &'static str,
+    pub budget_ms: u64,
+}
+
+/// Turns for CPU-bound loops over input (validating, encoding, decoding records): between two
+/// items the loop asks for a turn, which fails once the request's deadline has passed and gives
+/// the other requests of this instance a turn every [`Turns::SLICE_MS`] (under WASI 0.3
+/// concurrent requests share one instance and one thread).
+pub struct Turns {
+    what: &'static str,
+    deadline: Deadline,
+    last_ms: u64,
+}
+
+impl Turns {
+    /// The longest a loop runs before letting other requests run.
+    pub const SLICE_MS: u64 = 5;
+
+    pub fn new(rt: &impl Runtime, deadline: Deadline, what: &'static str) -> Self {
+        Turns { what, deadline, last_ms: rt.monotonic_ms() }
+    }
+
+    pub async fn take(&mut self, rt: &impl Runtime) -> Result<(), OutOfTime> {
+        if self.deadline.remaining_ms(rt) == 0 {
+            return Err(OutOfTime { what: self.what, budget_ms: self.deadline.budget_ms() });
+        }
+        if rt.monotonic_ms().saturating_sub(self.last_ms) >= Self::SLICE_MS {
+            rt.yield_now().await;
+            self.last_ms = rt.monotonic_ms();
+        }
+        Ok(())
     }
 }

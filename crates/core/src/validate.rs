@@ -21,14 +21,42 @@ pub fn topic_name(name: &str) -> ApiResult<()> {
     }
 }
 
-/// A partition id from a path: anything but a non-negative integer names no partition (404/40402).
+/// A string the Kafka protocol carries (16-bit length): longer is a 400 naming `field`, before
+/// anything is sent (a broker closes the connection on it).
+pub fn protocol_string(field: &str, value: &str) -> ApiResult<()> {
+    let limit = crate::limits::MAX_PROTOCOL_STRING;
+    if value.len() > limit {
+        return Err(ApiError::bad_request(format!("{field} is {} bytes long; Kafka's limit is {limit}.", value.len())));
+    }
+    Ok(())
+}
+
+/// A name that becomes a path segment of a URL we hand out (`base_uri`): `.` and `..` are
+/// rewritten by every RFC 3986 client (section 5.2.4), so the URL would name something else.
+pub fn path_name(what: &str, name: &str) -> ApiResult<()> {
+    if name == "." || name == ".." {
+        return Err(ApiError::bad_request(format!("Invalid {what} '{name}': '.' and '..' are not allowed.")));
+    }
+    Ok(())
+}
+
+/// A topic name to look up (v2 GETs): one that cannot exist is not found (404/40401), as in
+/// Confluent's proxy, which looks the name up without checking it.
+pub fn lookup_topic_name(name: &str) -> ApiResult<()> {
+    topic_name(name).map_err(|_| ApiError::topic_not_found(name))
+}
+
+/// A partition id from a path. Not an integer: no such resource (404/404), as Jersey answers a
+/// `@PathParam int` it cannot convert in Confluent's proxy; a negative one names no partition
+/// (404/40402).
 pub fn partition_id(topic: &str, text: &str) -> ApiResult<i32> {
-    text.parse::<i32>().ok().filter(|p| *p >= 0).ok_or_else(|| {
-        ApiError::new(
-            crate::error::ErrorCode::PartitionNotFound,
-            format!("Partition '{}' of topic '{topic}' not found.", text.escape_default()),
-        )
-    })
+    let id = text.parse::<i32>().map_err(|_| {
+        ApiError::not_found(format!("Partition '{}' of topic '{topic}' is not a partition id.", text.escape_default()))
+    })?;
+    if id < 0 {
+        return Err(ApiError::partition_not_found(topic, id));
+    }
+    Ok(id)
 }
 
 pub fn broker_id(text: &str) -> ApiResult<i32> {
@@ -83,10 +111,22 @@ mod tests {
     }
 
     #[test]
+    fn protocol_strings_and_path_names() {
+        assert!(protocol_string("x", &"a".repeat(32_767)).is_ok());
+        let e = protocol_string("data[0].name", &"a".repeat(32_768)).expect_err("long");
+        assert_eq!((e.status().as_u16(), e.error_code()), (400, 400));
+        assert!(e.message().starts_with("data[0].name is 32768 bytes"), "{}", e.message());
+        for bad in [".", ".."] {
+            assert_eq!(path_name("group", bad).expect_err(bad).status().as_u16(), 400);
+        }
+        assert!(path_name("group", "...").is_ok());
+    }
+
+    #[test]
     fn ids() {
         assert_eq!(partition_id("t", "3").expect("ok"), 3);
         assert_eq!(partition_id("t", "-1").expect_err("neg").error_code(), 40402);
-        assert_eq!(partition_id("t", "x").expect_err("nan").error_code(), 40402);
+        assert_eq!(partition_id("t", "x").expect_err("nan").error_code(), 404);
         assert_eq!(broker_id("2").expect("ok"), 2);
         assert_eq!(broker_id("x").expect_err("nan").status().as_u16(), 404);
     }

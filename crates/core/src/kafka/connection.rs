@@ -86,10 +86,8 @@ impl<S: Stream> Connection<S> {
     pub async fn call_version<R: Request>(&mut self, request: &R, version: i16) -> Result<R::Response> {
         self.correlation = self.correlation.wrapping_add(1);
         let correlation = self.correlation;
-        let frame = encode_request(request, version, correlation, &self.client_id).map_err(|e| Error::Protocol {
-            broker: self.broker.clone(),
-            reason: format!("cannot encode {}: {e}", api_name(R::KEY)),
-        })?;
+        let frame = encode_request(request, version, correlation, &self.client_id)
+            .map_err(|reason| Error::Encode { api: api_name(R::KEY), reason })?;
         self.stream.write_all(frame).await.map_err(|e| self.io(e))?;
         let mut body = self.read_frame().await?;
         decode_response::<R>(&mut body, version, correlation).map_err(|reason| Error::Protocol {

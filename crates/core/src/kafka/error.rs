@@ -43,6 +43,11 @@ pub enum Error {
     #[error("protocol error with broker {broker}: {reason}")]
     Protocol { broker: String, reason: String },
 
+    /// The request does not fit the protocol (a string longer than 32,767 bytes): nothing was
+    /// sent, and sending it again will not help.
+    #[error("the request cannot be sent to Kafka: {api}: {reason}")]
+    Encode { api: &'static str, reason: String },
+
     #[error("{}", kafka_message(*code, message, &format!("topic '{topic}'")))]
     Topic { topic: String, code: ResponseError, message: Option<String> },
 
@@ -100,7 +105,7 @@ impl Error {
             // Unreachable may pass (a broker restarting, a name not yet in DNS); a refused
             // certificate or login will not.
             Error::NoBroker { last, .. } => !matches!(**last, Error::Tls { .. } | Error::Authentication { .. }),
-            Error::Protocol { .. } | Error::Tls { .. } | Error::Authentication { .. } => false,
+            Error::Protocol { .. } | Error::Encode { .. } | Error::Tls { .. } | Error::Authentication { .. } => false,
             Error::Topic { code, .. } | Error::Partition { code, .. } | Error::Broker { code, .. } => {
                 code.is_retriable()
             }

@@ -18,7 +18,7 @@ use regex_lite::Regex;
 use serde_json::{Map, Value as Json};
 
 /// `$ref` chains (and nesting) deeper than this are refused rather than followed for ever.
-const MAX_DEPTH: usize = 256;
+const MAX_DEPTH: usize = crate::limits::MAX_DEPTH;
 /// Subschema evaluations per validation: a schema whose applicators branch through `$ref`s
 /// (`{"anyOf": [{"$ref": "#"}, {"$ref": "#"}]}`) would otherwise take exponential time, and a
 /// v2 client may send the schema.
@@ -219,6 +219,15 @@ impl JsonSchema {
         self.check(&self.root, &self.root, instance, &mut path, 0)
     }
 
+    /// Counts `n` evaluations against [`MAX_STEPS`].
+    fn spend(&self, n: u64, path: &[Step<'_>]) -> Result<(), String> {
+        self.steps.set(self.steps.get().saturating_add(n));
+        if self.steps.get() > MAX_STEPS {
+            return Err(format!("{}: the schema takes too long to evaluate", place(path)));
+        }
+        Ok(())
+    }
+
     fn check<'i>(
         &self,
         doc: &Json,
@@ -230,10 +239,7 @@ impl JsonSchema {
         if depth > MAX_DEPTH {
             return Err(format!("{}: the schema's references nest too deeply", place(path)));
         }
-        self.steps.set(self.steps.get() + 1);
-        if self.steps.get() > MAX_STEPS {
-            return Err(format!("{}: the schema takes too long to evaluate", place(path)));
-        }
+        self.spend(1, path)?;
         let m = match schema {
             Json::Bool(true) => return Ok(()),
             Json::Bool(false) => return Err(format!("{}: no value is allowed here", place(path))),
@@ -380,8 +386,14 @@ impl JsonSchema {
             return Err(format!("{}: expected at most {max} items, got {n}", place(path)));
         }
         if m.get("uniqueItems").and_then(Json::as_bool) == Some(true) {
-            for (i, a) in items.iter().enumerate() {
-                if items[..i].iter().any(|b| same(a, b)) {
+            // One canonical text per item in a set: linear, where comparing every pair took a
+            // minute for a 1 MB array. Counted against the step budget like any evaluation.
+            self.spend(n, path)?;
+            let mut seen = std::collections::HashSet::with_capacity(items.len());
+            for a in items {
+                let mut key = String::new();
+                canonical(a, &mut key);
+                if !seen.insert(key) {
                     return Err(format!("{}: items are not unique ({a} repeats)", place(path)));
                 }
             }
@@ -614,6 +626,47 @@ fn is_type(v: &Json, t: &str) -> bool {
     }
 }
 
+/// A text equal for values [`same`] calls equal: object keys sorted, numbers by value.
+fn canonical(v: &Json, out: &mut String) {
+    use std::fmt::Write;
+    match v {
+        Json::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => {
+                let _ = write!(out, "{i}");
+            }
+            // Integral floats are written as the integer they equal (1.0 is 1).
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.2e18 => {
+                let _ = write!(out, "{}", f as i64);
+            }
+            (None, Some(f)) => {
+                let _ = write!(out, "{f:e}");
+            }
+            (None, None) => out.push_str(&n.to_string()),
+        },
+        Json::Array(items) => {
+            out.push('[');
+            for i in items {
+                canonical(i, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        Json::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for k in keys {
+                out.push_str(&Json::String(k.clone()).to_string());
+                out.push(':');
+                canonical(&m[k], out);
+                out.push(',');
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 /// JSON equality with numbers compared by value (1 and 1.0 are the same).
 fn same(a: &Json, b: &Json) -> bool {
     match (a, b) {
@@ -775,6 +828,19 @@ mod tests {
         let by_id = r#"{"properties":{"home":{"$ref":"https://example.com/addr.json#"}}}"#;
         let s = JsonSchema::parse(by_id, &[("other-name".into(), addr.into())]).expect("parses");
         assert!(s.validate(&json!({"home": {"city": 1}})).is_err());
+    }
+
+    #[test]
+    fn unique_items_is_linear_and_compares_by_value() {
+        let s = JsonSchema::parse(r#"{"type":"array","uniqueItems":true}"#, &[]).expect("schema");
+        assert!(s.validate(&json!([1, 1.0])).is_err(), "1 and 1.0 are the same");
+        assert!(s.validate(&json!([{"a": 1, "b": [2]}, {"b": [2.0], "a": 1}])).is_err(), "key order");
+        assert!(s.validate(&json!([1, 1.5, "1", [1], {"1": 1}, null, true])).is_ok());
+        // 200,000 distinct items (pairwise: 2e10 comparisons, minutes), then one repeat at the end.
+        let mut big: Vec<Json> = (0..200_000).map(Json::from).collect();
+        assert!(s.validate(&Json::Array(big.clone())).is_ok());
+        big.push(json!(7.0));
+        assert!(s.validate(&Json::Array(big)).expect_err("repeat").contains("7.0 repeats"));
     }
 
     #[test]

@@ -153,20 +153,20 @@ impl Schema {
 
     /// The JSON of a record's payload (what follows the magic byte and schema id).
     pub fn decode(&self, payload: &[u8]) -> Result<Value, String> {
-        match &self.codec {
-            Codec::Avro(a) => a.decode(payload),
-            Codec::Protobuf(p) => p.decode(payload),
-            Codec::Json(_) => serde_json::from_slice(payload).map_err(|e| format!("not JSON: {e}")),
-        }
+        let text = self.decode_to_json_text(payload, crate::limits::expansion_limit(payload.len()))?;
+        serde_json::from_slice(&text).map_err(|e| e.to_string())
     }
 
-    /// Like [`Schema::decode`], as JSON text: JSON Schema data is checked and kept as it is.
-    pub fn decode_to_json_text(&self, payload: &[u8]) -> Result<Vec<u8>, String> {
+    /// Like [`Schema::decode`], as JSON text of at most `limit` bytes (Avro and Protobuf
+    /// render more than they read; past `limit` is an error naming it). JSON Schema data is
+    /// checked and kept as it is.
+    pub fn decode_to_json_text(&self, payload: &[u8], limit: usize) -> Result<Vec<u8>, String> {
         match &self.codec {
+            Codec::Avro(a) => a.decode_to_json_text(payload, limit),
+            Codec::Protobuf(p) => p.decode_to_json_text(payload, limit),
             Codec::Json(_) => serde_json::from_slice::<serde::de::IgnoredAny>(payload)
                 .map(|_| payload.to_vec())
                 .map_err(|e| format!("not JSON: {e}")),
-            _ => serde_json::to_vec(&self.decode(payload)?).map_err(|e| e.to_string()),
         }
     }
 

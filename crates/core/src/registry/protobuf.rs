@@ -24,6 +24,8 @@ use serde_json::Value as Json;
 const MAIN: &str = "kre-schema.proto";
 /// The deepest message-index path a record may name (nesting deeper than this is refused).
 const MAX_INDEXES: usize = 32;
+/// How deeply messages may nest in a record: prost's decoder stops at its recursion limit.
+pub const MAX_MESSAGE_DEPTH: usize = 100;
 
 pub struct ProtoSchema {
     /// The message records are written with: the file's first (Confluent's default).
@@ -60,9 +62,34 @@ fn file(name: &str, text: &str) -> Result<File, String> {
     {
         // Imports are matched by name: the file goes by the name it is known under here.
         proto.name = Some(name.to_owned());
+        let deepest = deepest_nesting(&proto.message_type);
+        if deepest > crate::limits::MAX_SCHEMA_NESTING {
+            return Err(too_nested(name, deepest));
+        }
         return Ok(File::from_file_descriptor_proto(proto));
     }
+    let deepest = crate::limits::brace_depth(text);
+    if deepest > crate::limits::MAX_SCHEMA_NESTING {
+        return Err(too_nested(name, deepest));
+    }
     File::from_source(name, text).map_err(|e| e.to_string())
+}
+
+fn too_nested(name: &str, deepest: usize) -> String {
+    let name = if name == MAIN { "the schema" } else { name };
+    format!("{name} nests {deepest} levels deep; the limit is {}", crate::limits::MAX_SCHEMA_NESTING)
+}
+
+/// How deeply messages nest in a descriptor, walked without recursion.
+fn deepest_nesting(messages: &[prost_reflect::prost_types::DescriptorProto]) -> usize {
+    let mut stack: Vec<(&prost_reflect::prost_types::DescriptorProto, usize)> =
+        messages.iter().map(|m| (m, 1)).collect();
+    let mut deepest = 0;
+    while let Some((m, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        stack.extend(m.nested_type.iter().map(|n| (n, depth + 1)));
+    }
+    deepest
 }
 
 impl ProtoSchema {
@@ -107,12 +134,25 @@ impl ProtoSchema {
 
     /// The canonical JSON of a record's payload (its message-index path, then the message).
     pub fn decode(&self, payload: &[u8]) -> Result<Json, String> {
+        let text = self.decode_to_json_text(payload, crate::limits::expansion_limit(payload.len()))?;
+        serde_json::from_slice(&text).map_err(|e| e.to_string())
+    }
+
+    /// Like [`ProtoSchema::decode`], as JSON text of at most `limit` bytes: with default values
+    /// included, a few bytes of repeated empty messages can render to megabytes. Messages nest
+    /// at most 100 deep (prost's decoder refuses deeper ones).
+    pub fn decode_to_json_text(&self, payload: &[u8], limit: usize) -> Result<Vec<u8>, String> {
         let (path, mut rest) = read_indexes(payload)?;
         let message = self.message_at(&path)?;
         let decoded = DynamicMessage::decode(message, &mut rest).map_err(|e| e.to_string())?;
+        let mut out = crate::limits::Bounded::new(limit);
         decoded
-            .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new().skip_default_fields(false))
-            .map_err(|e| e.to_string())
+            .serialize_with_options(
+                &mut serde_json::Serializer::new(&mut out),
+                &SerializeOptions::new().skip_default_fields(false),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(out.out)
     }
 
     fn message_at(&self, path: &[usize]) -> Result<MessageDescriptor, String> {
@@ -262,5 +302,51 @@ message Other { bool flag = 1; }
         let text = base64::engine::general_purpose::STANDARD.encode(compiled);
         let m = ProtoSchema::parse(&text, &[]).expect("descriptor parses");
         assert_eq!(m.decode(&m.encode(&json!({"n": 3})).expect("enc")).expect("dec"), json!({"n": 3}));
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+
+    /// `depth` `N`s nested in one another (`next`), the innermost with `v = 7`.
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut m: Vec<u8> = vec![0x10, 0x07];
+        for _ in 0..depth {
+            let mut outer = vec![0x0a];
+            let mut len = m.len();
+            while len >= 0x80 {
+                outer.push((len as u8) | 0x80);
+                len >>= 7;
+            }
+            outer.push(len as u8);
+            outer.extend_from_slice(&m);
+            m = outer;
+        }
+        [vec![0], m].concat()
+    }
+
+    #[test]
+    fn messages_nest_to_prosts_limit_and_no_deeper() {
+        let s =
+            ProtoSchema::parse("syntax = \"proto3\";\nmessage N { N next = 1; int32 v = 2; }\n", &[]).expect("schema");
+        let deepest = (1..200).take_while(|&d| s.decode(&nested(d)).is_ok()).last().unwrap_or(0);
+        assert_eq!(deepest, MAX_MESSAGE_DEPTH, "the deepest message that decodes");
+        let e = s.decode(&nested(5000)).expect_err("too deep");
+        assert!(e.contains("recursion limit"), "{e}");
+    }
+
+    #[test]
+    fn schemas_nest_to_the_limit_and_no_deeper() {
+        let proto = |depth: usize| {
+            let mut s = String::from("syntax = \"proto3\";\n");
+            for i in 0..depth {
+                s.push_str(&format!("message M{i} {{ int32 x = 1;\n"));
+            }
+            s + &"}\n".repeat(depth)
+        };
+        assert!(ProtoSchema::parse(&proto(crate::limits::MAX_SCHEMA_NESTING), &[]).is_ok());
+        let e = ProtoSchema::parse(&proto(800), &[]).expect_err("too deep");
+        assert!(e.contains("nests 800 levels deep"), "{e}");
     }
 }

@@ -26,7 +26,8 @@ fn check_name(what: &str, name: &str) -> ApiResult<()> {
     if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
         return Err(ApiError::bad_request(format!("Invalid {what} '{}'.", name.escape_default())));
     }
-    Ok(())
+    // Both are segments of the base_uri handed back.
+    crate::validate::path_name(what, name)
 }
 
 /// A setting given as a string (as the reference shows) or as a JSON scalar.
@@ -394,7 +395,11 @@ pub async fn commit<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
                     // The offset given is the last record consumed: the commit is the next one
                     // (Confluent's KafkaConsumerState.commitOffsets), so a restart resumes after it.
                     let next = offset.saturating_add(1);
-                    Ok(((tp.topic, tp.partition), next, o.get("metadata").and_then(Value::as_str).map(String::from)))
+                    let metadata = o.get("metadata").and_then(Value::as_str).map(String::from);
+                    if let Some(m) = &metadata {
+                        crate::validate::protocol_string("offsets[].metadata", m)?;
+                    }
+                    Ok(((tp.topic, tp.partition), next, metadata))
                 })
                 .collect::<ApiResult<_>>()?
         }
@@ -470,20 +475,21 @@ pub async fn records<C: Connect + 'static, R: Runtime + 'static, K: KvStore + 's
     };
     let mut out = session(ctx).poll(&mut rec, timeout_ms, max_bytes).await?;
     if let Some(kind) = schema_kind(&rec.format) {
-        decode_schema_data(ctx, kind, &mut rec, &mut out).await?;
+        decode_schema_data(ctx, kind, &mut rec, &mut out, max_bytes).await?;
     }
     if rec.format == "json"
         && let Some(bad) = out.iter().position(|r| !is_json(&r.key) || !is_json(&r.value))
     {
         // Bytes that are not JSON cannot be shown as JSON without losing what they are (raw
         // `test` and JSON `"test"` would look the same). Confluent's JSON consumer fails the
-        // read (a SerializationException → 500/50002): the records before it are answered, the
-        // position stays on it (seek past it, or read it with a binary consumer).
+        // read (a SerializationException, which its KafkaRestExceptionMapper answers 408/40801):
+        // the records before it are answered, the position stays on it (seek past it, or read
+        // it with a binary consumer).
         let r = &out[bad];
         let err = ApiError::new(
-            ErrorCode::KafkaError,
+            ErrorCode::Deserialization,
             format!(
-                "Kafka error: the record at offset {} of partition {} of topic {} is not JSON; this consumer's format is json (seek past it, or read it with a binary consumer).",
+                "Error deserializing JSON message: the record at offset {} of partition {} of topic {} is not JSON; this consumer's format is json (seek past it, or read it with a binary consumer).",
                 r.offset, r.partition, r.topic
             ),
         );
@@ -515,12 +521,14 @@ fn schema_kind(format: &str) -> Option<crate::registry::Kind> {
 /// encoding, Protobuf's canonical JSON, JSON Schema data as it is). A record that cannot be
 /// decoded (not Confluent's wire format, an id the registry does not know or of another kind,
 /// bytes that do not fit the schema) ends the answer before it, as the json consumer does with
-/// non-JSON bytes: 500/50002 when it is the first, the position stays on it.
+/// non-JSON bytes: 408/40801 (Confluent's answer to a SerializationException) when it is the
+/// first, the position stays on it.
 async fn decode_schema_data<C: Connect, R: Runtime, K: KvStore>(
     ctx: &Ctx<'_, C, R, K>,
     kind: crate::registry::Kind,
     rec: &mut ConsumerInstance,
     out: &mut Vec<consumer::FetchedRecord>,
+    max_bytes: usize,
 ) -> ApiResult<()> {
     use crate::registry::{Error as RegistryError, unframe};
     let registry = ctx.registry(kind.format().v2_name())?;
@@ -546,25 +554,49 @@ async fn decode_schema_data<C: Connect, R: Runtime, K: KvStore>(
         let (id, payload) = unframe(b)?;
         let schema = schemas.get(&id).ok_or("no schema")?.as_ref().map_err(|e| format!("schema id {id}: {e}"))?;
         schema.expect(kind)?;
-        schema.decode_to_json_text(payload).map(|v| Some(bytes::Bytes::from(v)))
+        let limit = crate::limits::expansion_limit(payload.len());
+        schema.decode_to_json_text(payload, limit).map(|v| Some(bytes::Bytes::from(v)))
     };
-    let mut bad = None;
+    let rt = ctx.cluster().runtime();
+    let mut turns = crate::runtime::Turns::new(rt, ctx.deadline, "decoding records");
+    let (mut bad, mut rendered) = (None, 0usize);
     for (i, r) in out.iter_mut().enumerate() {
+        // Decoding is CPU work: other requests of this instance get their turns; past the
+        // deadline, or past max_bytes of rendered JSON, the answer ends before this record
+        // (the position stays on it).
+        if i > 0 && turns.take(rt).await.is_err() {
+            bad = Some((i, None));
+            break;
+        }
         match (decode(&r.key), decode(&r.value)) {
             (Ok(k), Ok(v)) => {
+                let size = k.as_ref().map_or(0, |b| b.len()) + v.as_ref().map_or(0, |b| b.len());
+                if i > 0 && rendered + size > max_bytes {
+                    bad = Some((i, None));
+                    break;
+                }
+                rendered += size;
                 r.key = k;
                 r.value = v;
             }
             (Err(e), _) | (_, Err(e)) => {
-                bad = Some((i, e));
+                bad = Some((i, Some(e)));
                 break;
             }
         }
     }
-    let Some((bad, reason)) = bad else { return Ok(()) };
+    let (bad, reason) = match bad {
+        None => return Ok(()),
+        Some((bad, None)) => {
+            // Never returned: the records before it (bad > 0) are the answer.
+            let err = ApiError::internal("records were cut short");
+            return stop_at(ctx, rec, out, bad, err).await;
+        }
+        Some((bad, Some(reason))) => (bad, reason),
+    };
     let r = &out[bad];
     let err = ApiError::new(
-        ErrorCode::KafkaError,
+        ErrorCode::Deserialization,
         format!(
             "Error deserializing {} message at offset {} of partition {} of topic {}: {reason} (seek past it, or read it with a binary consumer).",
             kind.title(),

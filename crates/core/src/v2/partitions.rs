@@ -15,7 +15,7 @@ use crate::validate;
 
 pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param("topic");
-    validate::topic_name(name)?;
+    validate::lookup_topic_name(name)?;
     let topic = metadata::topic(ctx.cluster(), name, ctx.deadline).await?;
     let view: Vec<PartitionView> = topic.partitions.iter().map(PartitionView::from).collect();
     Ok(ctx.json(StatusCode::OK, &view))
@@ -23,7 +23,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param("topic");
-    validate::topic_name(name)?;
+    validate::lookup_topic_name(name)?;
     let id = validate::partition_id(name, ctx.param("partition"))?;
     let topic = metadata::topic(ctx.cluster(), name, ctx.deadline).await?;
     let partition = topic.partition(id).ok_or_else(|| ApiError::partition_not_found(name, id))?;
@@ -38,7 +38,7 @@ struct OffsetsView {
 
 pub async fn offsets<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param("topic");
-    validate::topic_name(name)?;
+    validate::lookup_topic_name(name)?;
     let id = validate::partition_id(name, ctx.param("partition"))?;
     let topic = metadata::topic(ctx.cluster(), name, ctx.deadline).await?;
     if topic.partition(id).is_none() {

@@ -91,14 +91,15 @@ fn request_format<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     Ok(format)
 }
 
-/// Parses the body: broken JSON is 400, a well-formed body of the wrong shape 422 (as Confluent's
-/// proxy maps Jackson's parse and mapping errors).
+/// Parses the body: broken JSON and a body of the wrong shape (`records` not an array, a field
+/// of the wrong type, an unknown field) are 400, as Confluent's current proxy answers Jackson's
+/// parse and mapping errors (rest-utils `JsonMappingExceptionMapper`; before 2021 it was 422).
 fn parse_body(body: &[u8]) -> ApiResult<ProduceBody> {
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
             ApiError::bad_request(format!("Invalid JSON: {e}."))
         }
-        serde_json::error::Category::Data => ApiError::unprocessable(format!("Invalid request: {e}.")),
+        serde_json::error::Category::Data => ApiError::bad_request(format!("Invalid request: {e}.")),
     })
 }
 
@@ -162,11 +163,17 @@ async fn handle<C: Connect, R: Runtime, K: KvStore>(
                     format!("Conversion of JSON to {} failed: {what}: {e}", s.kind.title()),
                 )
             }),
-            None => formats::encode(format, data, &what).map_err(ApiError::unprocessable),
+            // Invalid base64, a binary value that is not a string: Jackson's mapping error (400).
+            None => formats::encode(format, data, &what).map_err(ApiError::bad_request),
         }
     };
     let mut out = Vec::with_capacity(records.len());
+    let rt = ctx.cluster().runtime();
+    let mut turns = crate::runtime::Turns::new(rt, ctx.deadline, "validating and encoding the records");
     for (i, r) in records.into_iter().enumerate() {
+        // CPU work per record: other requests of this instance get their turns; past the
+        // deadline nothing is sent.
+        turns.take(rt).await?;
         if let (Some(p), Some(want)) = (r.partition, path_partition)
             && p != want
         {
@@ -236,10 +243,13 @@ async fn side_schema<C: Connect, R: Runtime, K: KvStore>(
 ) -> ApiResult<Option<std::rc::Rc<crate::registry::Schema>>> {
     match (schema, id) {
         (_, Some(id)) => {
-            let id = id
-                .as_i64()
-                .and_then(|i| i32::try_from(i).ok())
-                .ok_or_else(|| ApiError::unprocessable(format!("{side}_schema_id must be an integer, not {id}")))?;
+            // A number, or a string of one (Jackson coerces "5" to an int, and clients send it).
+            let id = match id {
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                other => other.as_i64(),
+            }
+            .and_then(|i| i32::try_from(i).ok())
+            .ok_or_else(|| ApiError::bad_request(format!("{side}_schema_id must be an integer, not {id}")))?;
             let schema = registry.by_id(id, ctx.deadline).await?;
             schema
                 .expect(kind)

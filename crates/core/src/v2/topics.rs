@@ -31,7 +31,7 @@ struct TopicView<'a> {
 
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<Response> {
     let name = ctx.param("topic");
-    validate::topic_name(name)?;
+    validate::lookup_topic_name(name)?;
     // Metadata and the topic's configs, from two brokers at once if need be. Every config, as
     // Confluent's v2 (AdminClientWrapper.buildTopic puts all of describeConfigs' entries in).
     let (topic, configs) = futures::join!(

@@ -15,6 +15,7 @@ use crate::kafka::ops::acls::{
 use crate::kafka::transport::Connect;
 use crate::runtime::Runtime;
 use crate::state::KvStore;
+use crate::validate;
 
 const ANY: i8 = 1;
 
@@ -68,6 +69,11 @@ fn enum_param(table: &[(i8, &str)], field: &str, value: Option<String>) -> ApiRe
 }
 
 fn filter_from_query<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<AclFilter> {
+    for field in ["resource_name", "principal", "host"] {
+        if let Some(v) = ctx.req.query_param(field) {
+            validate::protocol_string(field, &v)?;
+        }
+    }
     let q = |n: &str| ctx.req.query_param(n).filter(|v| !v.is_empty());
     Ok(AclFilter {
         resource_type: enum_param(RESOURCE_TYPES, "resource_type", q("resource_type"))?,
@@ -129,6 +135,9 @@ fn to_acl(b: AclBody, at: &str) -> ApiResult<Acl> {
             _ => Err(ApiError::bad_request(format!("{at}{field} '{v}' is not valid for a new ACL."))),
         }
     };
+    for (field, v) in [("resource_name", &b.resource_name), ("principal", &b.principal), ("host", &b.host)] {
+        validate::protocol_string(&format!("{at}{field}"), v)?;
+    }
     let acl = Acl {
         resource_type: concrete(RESOURCE_TYPES, "resource_type", &b.resource_type)?,
         resource_name: b.resource_name,

@@ -122,6 +122,7 @@ pub async fn list<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, ki
 pub async fn get<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, kind: ScopeKind) -> ApiResult<Response> {
     let (cluster_id, scope) = scope_of(ctx, kind).await?;
     let name = ctx.param("name").to_owned();
+    validate::protocol_string("the config name", &name)?;
     let described =
         configs::describe(ctx.cluster(), &[scope.resource()], Some(std::slice::from_ref(&name)), ctx.deadline).await?;
     let entry = described
@@ -144,7 +145,9 @@ pub async fn update<C: Connect, R: Runtime, K: KvStore>(
     let body: UpdateBody = parse_body(ctx)?;
     let (_, scope) = scope_of(ctx, kind).await?;
     let name = ctx.param("name").to_owned();
+    validate::protocol_string("the config name", &name)?;
     let value = body.value.ok_or_else(|| ApiError::bad_request("value is required."))?;
+    validate::protocol_string("value", &value)?;
     configs::alter(ctx.cluster(), &scope.resource(), &[(name, AlterOp::Set, Some(value))], false, ctx.deadline).await?;
     Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
@@ -155,6 +158,7 @@ pub async fn delete<C: Connect, R: Runtime, K: KvStore>(
 ) -> ApiResult<Response> {
     let (_, scope) = scope_of(ctx, kind).await?;
     let name = ctx.param("name").to_owned();
+    validate::protocol_string("the config name", &name)?;
     configs::alter(ctx.cluster(), &scope.resource(), &[(name, AlterOp::Delete, None)], false, ctx.deadline).await?;
     Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
@@ -187,6 +191,10 @@ pub async fn alter<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>, k
                 return Err(ApiError::bad_request(format!("data[{i}].operation '{other}' is not SET or DELETE.")));
             }
         };
+        validate::protocol_string(&format!("data[{i}].name"), &e.name)?;
+        if let Some(v) = &e.value {
+            validate::protocol_string(&format!("data[{i}].value"), v)?;
+        }
         // Kafka stores an empty name as given; it can never be read or removed again.
         if e.name.trim().is_empty() {
             return Err(ApiError::bad_request(format!("data[{i}].name may not be empty.")));

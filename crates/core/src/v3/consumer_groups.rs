@@ -15,6 +15,7 @@ use crate::kafka::ops::{metadata, offsets};
 use crate::kafka::transport::Connect;
 use crate::runtime::Runtime;
 use crate::state::KvStore;
+use crate::validate;
 
 fn group_view(links: &Links, g: &Group) -> Value {
     let base = format!("/consumer-groups/{}", g.id);
@@ -80,6 +81,7 @@ fn assignment_view(links: &Links, g: &Group, m: &Member, topic: &str, partition:
 async fn one_group<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) -> ApiResult<(String, Group)> {
     let cluster_id = ctx.check_cluster().await?;
     let id = ctx.param("group").to_owned();
+    validate::protocol_string("the consumer group id", &id)?;
     let mut found = groups::describe(ctx.cluster(), std::slice::from_ref(&id), ctx.deadline).await?;
     let group =
         found.pop().flatten().ok_or_else(|| ApiError::not_found(format!("Consumer group '{id}' not found.")))?;

@@ -416,8 +416,8 @@ pub struct CompactString;
 impl Encoder<Option<&str>> for CompactString {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, value: Option<&str>) -> Result<()> {
         if let Some(s) = value {
-            // Use >= because we're going to add one to the length
-            if s.len() >= u32::MAX as usize {
+            // KRE: Kafka's readers refuse a string longer than i16::MAX (0x7fff) bytes.
+            if s.len() > i16::MAX as usize {
                 bail!("CompactString is too long to encode ({} bytes)", s.len());
             } else {
                 UnsignedVarInt.encode(buf, (s.len() as u32) + 1)?;
@@ -431,8 +431,8 @@ impl Encoder<Option<&str>> for CompactString {
     }
     fn compute_size(&self, value: Option<&str>) -> Result<usize> {
         if let Some(s) = value {
-            // Use >= because we're going to add one to the length
-            if s.len() >= u32::MAX as usize {
+            // KRE: Kafka's readers refuse a string longer than i16::MAX (0x7fff) bytes.
+            if s.len() > i16::MAX as usize {
                 bail!("CompactString is too long to encode ({} bytes)", s.len());
             } else {
                 Ok(UnsignedVarInt.compute_size((s.len() as u32) + 1)? + s.len())

@@ -29,7 +29,7 @@ use crate::kafka::Client;
 use crate::kafka::ops::consumer::{self, FetchedRecord};
 use crate::kafka::ops::offsets;
 use crate::kafka::transport::Connect;
-use crate::runtime::{Deadline, Runtime};
+use crate::runtime::{Deadline, Runtime, Turns};
 use crate::state::KvStore;
 use crate::v3::topics::checked_topic;
 use crate::{time, validate};
@@ -55,19 +55,25 @@ fn schema_rendering<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     }
 }
 
-/// A key or value decoded with its schema when `registry` is given and the bytes carry one.
+/// A key or value decoded with its schema when `registry` is given and the bytes carry one,
+/// with the bytes it renders to (what `max_bytes` counts: a decoded record can render to far
+/// more than it holds).
 async fn rendered<C: Connect, R: Runtime>(
     registry: Option<&crate::registry::Registry<C, R>>,
     b: &Option<bytes::Bytes>,
     deadline: Deadline,
-) -> ApiResult<Value> {
+) -> ApiResult<(Value, usize)> {
     if let (Some(registry), Some(bytes)) = (registry, b)
         && let Ok((id, payload)) = crate::registry::unframe(bytes)
     {
         match registry.by_id(id, deadline).await {
             Ok(schema) => {
-                if let Ok(json) = schema.decode(payload) {
-                    return Ok(json!({"type": schema.kind.format().v3_name(), "schema_id": id, "data": json}));
+                let limit = crate::limits::expansion_limit(payload.len());
+                if let Ok(text) = schema.decode_to_json_text(payload, limit)
+                    && let Ok(json) = serde_json::from_slice::<Value>(&text)
+                {
+                    let value = json!({"type": schema.kind.format().v3_name(), "schema_id": id, "data": json});
+                    return Ok((value, text.len()));
                 }
             }
             // The registry down: say so rather than silently answer bytes.
@@ -75,26 +81,30 @@ async fn rendered<C: Connect, R: Runtime>(
             Err(_) => {}
         }
     }
-    Ok(data(b))
+    Ok((data(b), b.as_ref().map_or(0, |b| b.len())))
 }
 
+/// A record's JSON and the bytes its key and value render to.
 async fn record_json<C: Connect, R: Runtime>(
     r: &FetchedRecord,
     registry: Option<&crate::registry::Registry<C, R>>,
     deadline: Deadline,
-) -> ApiResult<Value> {
-    Ok(json!({
+) -> ApiResult<(Value, usize)> {
+    let (key, key_len) = rendered(registry, &r.key, deadline).await?;
+    let (value, value_len) = rendered(registry, &r.value, deadline).await?;
+    let json = json!({
         "topic_name": r.topic,
         "partition_id": r.partition,
         "offset": r.offset,
         "timestamp": time::format_ms(r.timestamp),
-        "key": rendered(registry, &r.key, deadline).await?,
-        "value": rendered(registry, &r.value, deadline).await?,
+        "key": key,
+        "value": value,
         "headers": r.headers.iter().map(|(k, v)| json!({
             "name": k,
             "value": v.as_ref().map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
         })).collect::<Vec<_>>(),
-    }))
+    });
+    Ok((json, key_len + value_len))
 }
 
 /// An `offset` query parameter: a non-negative integer.
@@ -158,14 +168,25 @@ pub(super) async fn read_partition<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx
         return Err(e.into());
     }
     let (mut out, mut next, mut bytes) = (Vec::new(), offset, 0usize);
+    let rt = ctx.cluster().runtime();
+    let mut turns = Turns::new(rt, ctx.deadline, "decoding records");
     for r in &fetched.records {
-        let size = r.data_len();
+        // Decoding is CPU work: other requests of this instance get their turns; past the
+        // deadline the answer ends here (next_offset says where to go on).
+        if registry.is_some() && turns.take(rt).await.is_err() && !out.is_empty() {
+            break;
+        }
+        // What the records render to counts: max_bytes bounds the answer, not only the fetch.
+        if !out.is_empty() && bytes + r.data_len() > max_bytes {
+            break;
+        }
+        let (json, size) = record_json(r, registry, ctx.deadline).await?;
         if !out.is_empty() && bytes + size > max_bytes {
             break;
         }
         bytes += size;
         next = r.offset + 1;
-        out.push(record_json(r, registry, ctx.deadline).await?);
+        out.push(json);
     }
     Ok(ctx.json(StatusCode::OK, &json!({ "records": out, "next_offset": next })))
 }
@@ -237,12 +258,17 @@ async fn stream_records<C: Connect, R: Runtime, K: KvStore>(
             client.observe(Some(e), Some(&topic), None);
         }
         let mut chunk = Vec::new();
+        let mut turns = Turns::new(client.runtime(), deadline, "decoding records");
         for r in &fetched.records {
+            // Past the round's deadline the rest is fetched again next round.
+            if registry.is_some() && turns.take(client.runtime()).await.is_err() {
+                break;
+            }
             if let Some(p) = positions.iter_mut().find(|(p, _)| *p == r.partition) {
                 p.1 = r.offset + 1;
             }
             match record_json(r, registry, deadline).await {
-                Ok(v) => {
+                Ok((v, _)) => {
                     if serde_json::to_writer(&mut chunk, &v).is_ok() {
                         chunk.push(b'\n');
                     }

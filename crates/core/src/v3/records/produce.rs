@@ -430,11 +430,16 @@ async fn write_batch<C: Connect, R: Runtime, K: KvStore>(
     let deadline = Deadline::after(client.runtime(), app.config.request_timeout_ms);
     // Schema-based data: its schema resolved and the data encoded, or that record's error.
     let mut resolved = Vec::with_capacity(batch.len());
+    // Encoding is CPU work: other requests of this instance get their turns between records,
+    // and a record whose turn comes past the deadline fails alone.
+    let rt = client.runtime();
+    let mut turns = crate::runtime::Turns::new(rt, deadline, "encoding the records");
     for entry in batch {
         resolved.push(match entry {
-            Ok(mut p) if p.pending.iter().any(Option::is_some) => {
-                resolve_schemas(app, topic, &mut p, deadline).await.map(|()| p)
-            }
+            Ok(mut p) if p.pending.iter().any(Option::is_some) => match turns.take(rt).await {
+                Ok(()) => resolve_schemas(app, topic, &mut p, deadline).await.map(|()| p),
+                Err(e) => Err(e.into()),
+            },
             other => other,
         });
     }

@@ -66,16 +66,25 @@ fn records_we_write_are_read_by_confluents_deserializer_and_by_us() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["value_schema_id"].as_i64(), Some(value_id));
+    // Ids as strings of digits, as some clients send them (Confluent's Jackson coerces them).
+    let r = produce(
+        &host,
+        &topic,
+        &json!({"key_schema_id": key_id.to_string(), "value_schema_id": value_id.to_string(),
+                "records": [{"key": "k4", "value": {"name": "dan", "kind": "A"}}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["value_schema_id"].as_i64(), Some(value_id));
 
-    // Confluent's AvroDeserializer reads all three (unions come back as plain values there).
-    let read = python(&["read", &bootstrap(), &registry(), &topic, "3"]);
-    assert_eq!(read.len(), 3, "{read:?}");
+    // Confluent's AvroDeserializer reads all four (unions come back as plain values there).
+    let read = python(&["read", &bootstrap(), &registry(), &topic, "4"]);
+    assert_eq!(read.len(), 4, "{read:?}");
     assert_eq!(read[0], json!({"key": "k1", "value": {"name": "ann", "age": 42, "kind": "B"}}));
     assert_eq!(read[2]["value"], json!({"name": "cy", "age": null, "kind": "A"}));
 
     // Our avro consumer renders Avro's JSON encoding, as Confluent's proxy does.
-    let got = consume(&host, &topic, 3);
-    assert_eq!(got.len(), 3, "{got:?}");
+    let got = consume(&host, &topic, 4);
+    assert_eq!(got.len(), 4, "{got:?}");
     assert_eq!(got[0]["key"], "k1");
     assert_eq!(got[0]["value"], values[0]);
     assert_eq!(got[1]["value"], values[1]);
@@ -127,9 +136,14 @@ fn schema_errors_have_the_references_codes_and_write_nothing() {
     )
     .assert_error(422, 42203);
     assert!(msg.contains("age"), "{msg}");
-    // An id the registry does not know.
+    // An id the registry does not know: its refusal (Confluent's SchemaManagerImpl: 42207); the
+    // same id as a string of digits is read as the number (Jackson's coercion).
     produce(&host, &topic, &json!({"value_schema_id": 987654, "records": [{"value": {"name": "x"}}]}))
-        .assert_error(422, 42205);
+        .assert_error(422, 42207);
+    produce(&host, &topic, &json!({"value_schema_id": "987654", "records": [{"value": {"name": "x"}}]}))
+        .assert_error(422, 42207);
+    produce(&host, &topic, &json!({"value_schema_id": "x", "records": [{"value": {"name": "x"}}]}))
+        .assert_error(400, 400);
     assert_eq!(kafka.read_all(&topic).len(), 0, "nothing was written");
 
     // A record not in Confluent's wire format stops an avro consumer at it (408/40801: Confluent's

@@ -28,7 +28,8 @@ bench:
 	@scripts/bench.sh
 
 ## chaos: produce through two hosts while brokers are killed, the controller too, and a leader moves;
-##        every acknowledged record looked for by the Kafka jars' consumer; fuzz targets (~10 minutes)
+##        every acknowledged record looked for by the Kafka jars' consumer; HTTP and deep-structure
+##        fuzzing through both artifacts (no trap); fuzz targets (~15 minutes)
 chaos:
 	@scripts/chaos.sh
 
@@ -38,4 +39,4 @@ fuzz:
 
 ## stop: stop every broker, Redis and Schema Registry the scripts started
 stop:
-	@scripts/kafka.sh stop all; scripts/redis.sh stop; scripts/registry.sh stop; KRE_REGISTRY_PORT=28081 KRE_RUN_DIR=.run/test scripts/registry.sh stop; KRE_REDIS_PORT=26379 KRE_RUN_DIR=.run/test scripts/redis.sh stop; KRE_REDIS_PORT=36379 KRE_RUN_DIR=.run/bench scripts/redis.sh stop; KRE_REDIS_PORT=46379 KRE_RUN_DIR=.run/chaos scripts/redis.sh stop
+	@scripts/kafka.sh stop all; scripts/redis.sh stop; scripts/registry.sh stop; KRE_REGISTRY_PORT=28081 KRE_RUN_DIR=.run/test scripts/registry.sh stop; KRE_REDIS_PORT=26379 KRE_RUN_DIR=.run/test scripts/redis.sh stop; KRE_REDIS_PORT=36379 KRE_RUN_DIR=.run/bench scripts/redis.sh stop; KRE_REDIS_PORT=46379 KRE_RUN_DIR=.run/chaos scripts/redis.sh stop; KRE_REGISTRY_PORT=48081 KRE_REGISTRY_MGMT_PORT=49081 KRE_RUN_DIR=.run/chaos scripts/registry.sh stop

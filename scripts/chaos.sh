@@ -9,17 +9,19 @@
 # both hosts while the group coordinator is killed, a proxy host is killed mid-request and Redis
 # (their state) is restarted: every acknowledged record must be consumed, no committed offset may
 # move backwards, no request may hang. Then an HTTP-level fuzz pass against both hosts (no 5xx,
-# every error the reference's JSON body, both still serving); then load: KRE_CHAOS_LOAD_CONNECTIONS
+# every error the reference's JSON body, both still serving) and a deep-structure fuzz pass (deep,
+# wide and costly JSON, Avro, Protobuf and JSON Schema input and records, with a real Schema
+# Registry: the same rules, and no trap in either host's log); then load: KRE_CHAOS_LOAD_CONNECTIONS
 # (1000) concurrent keep-alive connections over both hosts for KRE_CHAOS_LOAD_SECONDS (30), and
 # KRE_CHAOS_INSTANCES (10000) v2 consumer instances created, assigned and polled over 20 groups,
 # left to expire (the hosts' instance timeout: KRE_CHAOS_INSTANCE_TIMEOUT_SECONDS, 45) and then
 # swept out of the store by ordinary traffic (a tenth as many instances created and deleted in
 # another group), with the hosts' RSS and the key-value store's size sampled every second; then
 # the fuzz targets for a bounded time.
-# Prints one table and a last line `chaos: <N> acknowledged, <L> lost, <D> duplicated, <H> hung, <C> crashes`.
+# Prints one table and a last line `chaos: <N> acknowledged, <L> lost, <D> duplicated, <H> hung, <C> crashes, <T> traps`.
 # KRE_CHAOS_SECONDS (load duration, default 120), KRE_CHAOS_FUZZ_SECONDS (per target, default 40),
 # KRE_CHAOS_FUZZ_TARGETS (default: all eleven), KRE_CHAOS_CONSUME_SECONDS (the consumers' fault
-# window, default 60), KRE_CHAOS_HTTP_FUZZ_SECONDS (default 60).
+# window, default 60), KRE_CHAOS_HTTP_FUZZ_SECONDS (default 60), KRE_CHAOS_DEEP_FUZZ_SECONDS (default 60).
 # Uses the 3-broker cluster's ports (19092-19094): not beside `make test`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -38,6 +40,7 @@ cleanup() {
   for p in "${hosts[@]}"; do kill -- "-$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   "$here/kafka.sh" stop cluster
   KRE_REDIS_PORT=46379 KRE_RUN_DIR="$PWD/.run/chaos" "$here/redis.sh" stop
+  KRE_REGISTRY_PORT=48081 KRE_REGISTRY_MGMT_PORT=49081 KRE_RUN_DIR="$PWD/.run/chaos" "$here/registry.sh" stop
   rm -rf "$out"
 }
 trap cleanup EXIT INT TERM
@@ -49,8 +52,10 @@ JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.
 jtool() { java -Xmx512m -cp "$JARS/*" -Dlog4j2.level=ERROR "$@"; }
 "$here/kafka.sh" start cluster
 KRE_REDIS_PORT=46379 KRE_RUN_DIR="$PWD/.run/chaos" "$here/redis.sh" start
+# The deep-structure fuzz pass needs the schema formats: a Schema Registry of the run's own.
+REGISTRY="$(KRE_REGISTRY_PORT=48081 KRE_REGISTRY_MGMT_PORT=49081 KRE_RUN_DIR="$PWD/.run/chaos" "$here/registry.sh" start)"
 serve() { # PORT COMPONENT
-  setsid env KAFKA_BOOTSTRAP_SERVERS=$BOOT KRE_REDIS_ADDR=127.0.0.1:46379 PRODUCER_ACKS=all \
+  setsid env KAFKA_BOOTSTRAP_SERVERS=$BOOT KRE_REDIS_ADDR=127.0.0.1:46379 PRODUCER_ACKS=all SCHEMA_REGISTRY_URL="$REGISTRY" \
     CONSUMER_INSTANCE_TIMEOUT_MS=$((EXPIRY * 1000)) KRE_COMPONENT="$2" PORT="$1" "$here/serve.sh" >>"$out/hosts.log" 2>&1 &
   hosts+=($!)
   for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return; sleep 0.05; done
@@ -137,6 +142,11 @@ echo "== HTTP fuzz: ${HFUZZ}s of malformed requests over the route table, both h
 $BENCH http-fuzz "$BASE,http://127.0.0.1:48083" "$CLUSTER" "$HFUZZ" >"$out/httpfuzz.txt" || true
 grep -v '^FUZZ ' "$out/httpfuzz.txt" | grep -v '^FUZZBAD ' || true
 
+DFUZZ="${KRE_CHAOS_DEEP_FUZZ_SECONDS:-60}"
+echo "== deep-structure fuzz: ${DFUZZ}s of deep, wide and costly input and records, both hosts"
+$BENCH deep-fuzz "$BASE,http://127.0.0.1:48083" "$CLUSTER" "$REGISTRY" "$DFUZZ" >"$out/deepfuzz.txt" || true
+grep -v '^DEEP ' "$out/deepfuzz.txt" | grep -v '^DEEPBAD ' || true
+
 LCONNS="${KRE_CHAOS_LOAD_CONNECTIONS:-1000}"
 LSECS="${KRE_CHAOS_LOAD_SECONDS:-30}"
 NINST="${KRE_CHAOS_INSTANCES:-10000}"
@@ -194,6 +204,9 @@ for t in ${KRE_CHAOS_FUZZ_TARGETS:-json_stream route negotiate rfc3339 resp regi
   KRE_FUZZ_SECONDS="$FUZZ_SECS" KRE_FUZZ_TARGETS="$t" "$here/fuzz.sh" 2>&1 | grep -E "^fuzz: $t |CRASHED" | tee -a "$out/fuzz.txt" || true
 done
 
+# A trap (the host's log: "wasm trap") fails every request sharing the instance: none is allowed.
+echo "RESULT host_traps $(grep -ci 'wasm trap' "$out/hosts.log" || true)" >"$out/traps.txt"
+
 python3 - "$out" <<'PY'
 import collections, json, re, sys
 out = sys.argv[1]
@@ -249,6 +262,17 @@ for line in open(f"{out}/httpfuzz.txt"):
         hbad.append(line.rstrip("\n").split(" ", 2)[1:])
     elif line.startswith("FUZZ "):
         hcounts.append(line.rstrip("\n").split(" ", 2)[1:])
+dres, dcounts, dbad = {}, [], []
+for f in ("deepfuzz.txt", "traps.txt"):
+    for line in open(f"{out}/{f}"):
+        if line.startswith("RESULT "):
+            _, name, value, *_ = line.split()
+            dres[name] = value if name == "deep_fuzz_seed" else float(value)
+        elif line.startswith("DEEPBAD "):
+            dbad.append(line.rstrip("\n").split(" ", 2)[1:])
+        elif line.startswith("DEEP "):
+            dcounts.append(line.rstrip("\n").split(" ", 2)[1:])
+traps = int(dres.get("host_traps", 1))
 lres, lstatus = {}, []
 for f in ("loadc.txt", "inst.txt", "churn.txt"):
     try:
@@ -311,6 +335,14 @@ print(f"{'  answers that are defects (5xx, no JSON error)':<44}{hres.get('http_f
 for n, what in hbad[:20]:
     print(f"      {n} × {what}")
 print(f"{'  hosts serving afterwards':<44}{hres.get('http_fuzz_hosts_serving', 0):>12.0f}")
+print(f"Deep-structure fuzz (both hosts, {dres.get('deep_fuzz_requests', 0):.0f} requests, seed {dres.get('deep_fuzz_seed', '?')})")
+for n, what in dcounts:
+    print(f"{'    ' + what:<60}{int(n):>8}")
+print(f"{'  answers that are defects (5xx, no JSON error)':<44}{dres.get('deep_fuzz_bad', -1):>12.0f}")
+for n, what in dbad[:20]:
+    print(f"      {n} × {what}")
+print(f"{'  hosts serving afterwards':<44}{dres.get('deep_fuzz_hosts_serving', 0):>12.0f}")
+print(f"{'traps in the hosts logs (whole run)':<44}{traps:>12}")
 print(f"Load ({lres.get('load_connections', 0):.0f} concurrent connections over both hosts, then {lres.get('instances_created', 0):.0f} consumer instances)")
 for label, what in (("load", "connections"), ("instances", "instances (create, assign, poll)"), ("churn", "after expiry: created and deleted again")):
     print(f"  {what}: {lres.get(label + '_answers', 0):.0f} answers, {lres.get(label + '_per_s', 0):.0f}/s, p50 {lres.get(label + '_p50_ms', float('nan')):.1f} ms, p99 {lres.get(label + '_p99_ms', float('nan')):.1f} ms, max {lres.get(label + '_max_ms', float('nan')):.0f} ms, 5xx {lres.get(label + '_5xx', -1):.0f}, past the 30 s deadline {lres.get(label + '_over_deadline', -1):.0f}, unanswered {lres.get(label + '_unanswered', -1):.0f} ({lres.get(label + '_unanswered_reused', -1):.0f} on a connection already in use)")
@@ -344,8 +376,9 @@ for t, n in per_target:
 for t in crashed:
     print(f"  fuzz {t}: CRASHED")
 print(f"{'fuzz executions (all targets)':<44}{execs:>12}")
-print(f"chaos: {len(acked)} acknowledged, {len(lost)} lost, {dup} duplicated, {hung} hung, {crashes} crashes")
+print(f"chaos: {len(acked)} acknowledged, {len(lost)} lost, {dup} duplicated, {hung} hung, {crashes} crashes, {traps} traps")
 fuzz_bad = hres.get("http_fuzz_bad", 1) > 0 or hres.get("http_fuzz_hosts_serving", 0) < 2
+fuzz_bad = fuzz_bad or dres.get("deep_fuzz_bad", 1) > 0 or dres.get("deep_fuzz_hosts_serving", 0) < 2 or traps > 0
 # A 5xx, an answer past its deadline, or a request lost on a connection already in use (a new
 # connection's first request reset by the kernel's SYN-cookie check is counted, not failed: it
 # never reached a host).

@@ -163,8 +163,8 @@ step "3-broker cluster tests"
 KRE_TEST_CLUSTER=127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094 \
   bounded 1200 cargo test -q -p kafka-rest-edge --test 'cluster_*' -- --test-threads 1
 
-step "chaos, short: 30 s of produce through both artifacts while a broker, then the controller, is killed; then 24 s of REST consumers (and more producers) while the group coordinator, a proxy host and Redis fail; 20 s of HTTP fuzzing (make chaos: the long run)"
-KRE_CHAOS_SECONDS=30 KRE_CHAOS_CONSUME_SECONDS=24 KRE_CHAOS_HTTP_FUZZ_SECONDS=20 KRE_CHAOS_LOAD_CONNECTIONS=200 KRE_CHAOS_LOAD_SECONDS=10 KRE_CHAOS_INSTANCES=1000 KRE_CHAOS_FUZZ_TARGETS=" " bounded 900 "$here/chaos.sh"
+step "chaos, short: 30 s of produce through both artifacts while a broker, then the controller, is killed; then 24 s of REST consumers (and more producers) while the group coordinator, a proxy host and Redis fail; 20 s of HTTP fuzzing, 20 s of deep-structure fuzzing (no trap) (make chaos: the long run)"
+KRE_CHAOS_SECONDS=30 KRE_CHAOS_CONSUME_SECONDS=24 KRE_CHAOS_HTTP_FUZZ_SECONDS=20 KRE_CHAOS_DEEP_FUZZ_SECONDS=20 KRE_CHAOS_LOAD_CONNECTIONS=200 KRE_CHAOS_LOAD_SECONDS=10 KRE_CHAOS_INSTANCES=1000 KRE_CHAOS_FUZZ_TARGETS=" " bounded 900 "$here/chaos.sh"
 
 step "v3 conformance: every v3 answer above against Confluent's v3 OpenAPI document"
 bounded 1200 cargo test -q -p kafka-rest-edge --test v3_conformance -- --nocapture

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use kre_test_support::Conn;
 
+mod deep_fuzz;
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -1600,6 +1602,15 @@ fn main() {
             args[8].parse().unwrap_or(300),
             &args[9],
         ),
+        Some("deep-fuzz") if args.len() >= 6 => deep_fuzz::run(
+            &args[2],
+            &args[3],
+            &args[4],
+            args[5].parse().unwrap_or(60),
+            args.get(6).and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+            }),
+        ),
         Some("http-fuzz") if args.len() >= 5 => http_fuzz(
             &args[2],
             &args[3],
@@ -1624,7 +1635,8 @@ fn main() {
         Some("churn") if args.len() >= 5 => churn(&args[2], args[3].parse().unwrap_or(1000), &args[4]),
         _ => Err(
             "usage: kre-bench latency URL [N] [CONCURRENCY] [SECONDS] | produce BASE TOPIC BATCH CLIENTS SECONDS | \
-                  produce-latency BASE TOPIC N | stream BASE CLUSTER TOPIC SECONDS | edge URL LABEL [IDLE_SAMPLES]"
+                  produce-latency BASE TOPIC N | stream BASE CLUSTER TOPIC SECONDS | edge URL LABEL [IDLE_SAMPLES] | \
+                  http-fuzz BASES CLUSTER SECONDS [SEED] | deep-fuzz BASES CLUSTER REGISTRY SECONDS [SEED]"
                 .into(),
         ),
     };

@@ -454,6 +454,21 @@ mod tests {
     }
 
     #[test]
+    fn hostile_input_errors_map_to_their_codes() {
+        let a = ApiError::from(E::Encode { api: "CreateAcls", reason: "CompactString is too long".into() });
+        assert_eq!((a.status().as_u16(), a.error_code()), (400, 400));
+        let a = ApiError::from(crate::runtime::OutOfTime { what: "encoding the records", budget_ms: 30_000 });
+        assert_eq!((a.status().as_u16(), a.error_code()), (413, 413));
+        assert!(a.message().starts_with("encoding the records took longer"), "{}", a.message());
+        let refused = |code| crate::registry::Error::Refused { status: 409, code, message: "no".into() };
+        assert_eq!(ApiError::from(refused(Some(409))).error_code(), 42207);
+        assert_eq!(ApiError::from(refused(Some(40301))).error_code(), 40301);
+        assert_eq!(ApiError::from(crate::registry::Error::Invalid("x".into())).error_code(), 42205);
+        let d = ApiError::new(ErrorCode::Deserialization, "x");
+        assert_eq!((d.status().as_u16(), d.error_code()), (408, 40801));
+    }
+
+    #[test]
     fn error_body_has_reference_shape() {
         let body = ApiError::topic_not_found("orders").body();
         let v: serde_json::Value = serde_json::from_slice(&body).expect("json");

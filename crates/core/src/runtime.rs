@@ -109,3 +109,50 @@ impl Turns {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// A clock the test moves; counts the turns given away.
+    struct Clock {
+        now: Cell<u64>,
+        yields: Cell<u32>,
+    }
+
+    impl Runtime for Clock {
+        fn monotonic_ms(&self) -> u64 {
+            self.now.get()
+        }
+        fn wall_ms(&self) -> i64 {
+            0
+        }
+        async fn sleep(&self, _ms: u64) {}
+        async fn yield_now(&self) {
+            self.yields.set(self.yields.get() + 1);
+        }
+        fn random_u64(&self) -> u64 {
+            4
+        }
+    }
+
+    #[test]
+    fn turns_are_given_away_every_slice_and_end_at_the_deadline() {
+        let rt = Clock { now: Cell::new(100), yields: Cell::new(0) };
+        let mut turns = Turns::new(&rt, Deadline::after(&rt, 20), "decoding records");
+        let mut at = |ms: u64| {
+            rt.now.set(ms);
+            futures::executor::block_on(turns.take(&rt))
+        };
+        assert_eq!(at(102), Ok(()));
+        assert_eq!(rt.yields.get(), 0, "within the first slice");
+        assert_eq!(at(105), Ok(()));
+        assert_eq!(rt.yields.get(), 1);
+        assert_eq!(at(107), Ok(()));
+        assert_eq!(rt.yields.get(), 1, "a new slice started at the turn");
+        let e = at(120).expect_err("past the deadline");
+        assert_eq!(e, OutOfTime { what: "decoding records", budget_ms: 20 });
+        assert!(e.to_string().starts_with("decoding records took longer than the request's deadline (20 ms)"));
+    }
+}

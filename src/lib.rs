@@ -15,6 +15,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use http_body::Frame;
 use http_body_util::{Either, Full, StreamBody};
+use kre_core::http::BodyError;
 use kre_core::http::negotiate::JSON;
 use kre_core::{ApiError, App};
 use spin_sdk::http::body::IncomingBodyExt;
@@ -81,7 +82,7 @@ async fn into_core(request: Request, limit: usize, idle_ms: u64) -> Result<kre_c
     let mut body_stream: Option<kre_core::http::BodyStream> = None;
     if kre_core::http::router::streams_body(&parts.method, parts.uri.path()) {
         // Handed over unread: the route consumes it while it answers.
-        body_stream = Some(Box::pin(stream.map(|chunk| chunk.map_err(|e| format!("{e:?}")))));
+        body_stream = Some(Box::pin(stream.map(|chunk| chunk.map_err(|e| BodyError::Read(format!("{e:?}"))))));
     } else {
         // A body that stops arriving is answered 408, never waited for.
         use kre_core::Runtime;
@@ -89,7 +90,7 @@ async fn into_core(request: Request, limit: usize, idle_ms: u64) -> Result<kre_c
             Box::pin(async move { host::clock::WasiClock.sleep(idle_ms).await })
         };
         let mut stream = kre_core::http::idle_limited(
-            Box::pin(stream.map(|chunk| chunk.map_err(|e| format!("{e:?}")))),
+            Box::pin(stream.map(|chunk| chunk.map_err(|e| BodyError::Read(format!("{e:?}"))))),
             idle_ms,
             timer,
         );

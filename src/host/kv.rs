@@ -36,7 +36,8 @@ impl SpinKv {
         if let Some(s) = self.store.borrow().clone() {
             return Ok(s);
         }
-        let s = Rc::new(Store::open(&self.label).await.map_err(|e| KvError(format!("open '{}': {e:?}", self.label)))?);
+        let s =
+            Rc::new(Store::open(&self.label).await.map_err(|e| KvError::store(format!("open '{}'", self.label), &e))?);
         *self.store.borrow_mut() = Some(s.clone());
         Ok(s)
     }
@@ -45,7 +46,7 @@ impl SpinKv {
         if let Some(b) = self.bucket.borrow().clone() {
             return Ok(b);
         }
-        let b = Rc::new(wkv::open(&self.label).map_err(|e| KvError(format!("open '{}': {e:?}", self.label)))?);
+        let b = Rc::new(wkv::open(&self.label).map_err(|e| KvError::store(format!("open '{}'", self.label), &e))?);
         *self.bucket.borrow_mut() = Some(b.clone());
         Ok(b)
     }
@@ -59,15 +60,15 @@ async fn patiently<T>(op: impl AsyncFnMut() -> Result<T, KvError>) -> Result<T, 
 impl KvStore for SpinKv {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         let store = self.store().await?;
-        patiently(async || store.get(key).await.map_err(|e| KvError(format!("get {key}: {e:?}")))).await
+        patiently(async || store.get(key).await.map_err(|e| KvError::store(format!("get {key}"), &e))).await
     }
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         let store = self.store().await?;
-        patiently(async || store.set(key, value).await.map_err(|e| KvError(format!("set {key}: {e:?}")))).await
+        patiently(async || store.set(key, value).await.map_err(|e| KvError::store(format!("set {key}"), &e))).await
     }
     async fn delete(&self, key: &str) -> Result<(), KvError> {
         let store = self.store().await?;
-        patiently(async || store.delete(key).await.map_err(|e| KvError(format!("delete {key}: {e:?}")))).await
+        patiently(async || store.delete(key).await.map_err(|e| KvError::store(format!("delete {key}"), &e))).await
     }
 
     /// One compare-and-swap: what `cas` saw is checked, and `swap` writes only if nothing changed
@@ -77,7 +78,7 @@ impl KvStore for SpinKv {
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         let bucket = self.bucket()?;
         patiently(async || {
-            atomics::increment(&bucket, key, delta).map_err(|e| KvError(format!("increment {key}: {e:?}")))
+            atomics::increment(&bucket, key, delta).map_err(|e| KvError::store(format!("increment {key}"), &e))
         })
         .await
     }
@@ -95,8 +96,8 @@ impl SpinKv {
         current: &dyn Fn(Option<&[u8]>) -> bool,
     ) -> Result<SetIf, KvError> {
         let bucket = self.bucket()?;
-        let cas = atomics::Cas::new(&bucket, key).map_err(|e| KvError(format!("cas {key}: {e:?}")))?;
-        let seen = cas.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?;
+        let cas = atomics::Cas::new(&bucket, key).map_err(|e| KvError::store(format!("cas {key}"), &e))?;
+        let seen = cas.current().map_err(|e| KvError::store(format!("cas {key}"), &e))?;
         if !current(seen.as_deref()) {
             return Ok(SetIf::Refused(seen));
         }
@@ -105,9 +106,9 @@ impl SpinKv {
         match atomics::swap(cas, value) {
             Ok(()) => Ok(SetIf::Written),
             Err(atomics::CasError::CasFailed(now)) => {
-                Ok(SetIf::Refused(now.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?))
+                Ok(SetIf::Refused(now.current().map_err(|e| KvError::store(format!("cas {key}"), &e))?))
             }
-            Err(atomics::CasError::StoreError(e)) => Err(KvError(format!("swap {key}: {e:?}"))),
+            Err(atomics::CasError::StoreError(e)) => Err(KvError::store(format!("swap {key}"), &e)),
         }
     }
 }

@@ -282,11 +282,10 @@ impl ApiError {
         Self::new(ErrorCode::ConsumerNotFound, format!("Consumer instance {instance} of group {group} not found."))
     }
     /// A body read failed: 408 when it went idle (see [`crate::http::idle_limited`]), else 400.
-    pub fn body_read(reason: &str) -> Self {
-        if reason.starts_with(crate::http::IDLE_BODY) {
-            Self::new(ErrorCode::RequestTimeout, format!("Request body: {reason}."))
-        } else {
-            Self::bad_request(format!("Cannot read the request body: {reason}"))
+    pub fn body_read(err: &crate::http::BodyError) -> Self {
+        match err {
+            crate::http::BodyError::Idle(_) => Self::new(ErrorCode::RequestTimeout, format!("Request body: {err}.")),
+            crate::http::BodyError::Read(_) => Self::bad_request(format!("Cannot read the request body: {err}")),
         }
     }
     pub fn internal(message: impl Into<String>) -> Self {

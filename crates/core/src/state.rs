@@ -6,8 +6,32 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
-#[error("key-value store: {0}")]
-pub struct KvError(pub String);
+#[error("key-value store: {message}")]
+pub struct KvError {
+    message: String,
+    /// The store is busy with another writer and the operation changed nothing (see
+    /// [`patiently`]).
+    busy: bool,
+}
+
+impl KvError {
+    /// What the host's store answered `op` with. Hosts give their store's failures as text only
+    /// (Spin's `Error::Other(String)`): Spin's SQLite store's SQLITE_BUSY is recognised here, once.
+    pub fn store(op: impl std::fmt::Display, err: &impl std::fmt::Debug) -> Self {
+        let message = format!("{op}: {err:?}");
+        let busy = message.contains("database is locked") || message.contains("DatabaseBusy");
+        KvError { message, busy }
+    }
+
+    /// A failure of ours over what the store holds (a corrupt record, a write that kept losing).
+    pub fn other(message: impl Into<String>) -> Self {
+        KvError { message: message.into(), busy: false }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.busy
+    }
+}
 
 pub trait KvStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
@@ -31,7 +55,7 @@ pub trait KvStore {
     /// store). The default is read-then-write, for stores in tests.
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         let now = match self.get(key).await? {
-            Some(b) => i64::from_le_bytes(b.try_into().map_err(|_| KvError(format!("{key} is not a counter")))?),
+            Some(b) => i64::from_le_bytes(b.try_into().map_err(|_| KvError::other(format!("{key} is not a counter")))?),
             None => 0,
         } + delta;
         self.set(key, &now.to_le_bytes()).await?;
@@ -54,10 +78,7 @@ pub async fn patiently<R: crate::runtime::Runtime, T>(
     let mut attempt = 0;
     loop {
         match op().await {
-            Err(e)
-                if attempt + 1 < BUSY_ATTEMPTS
-                    && (e.0.contains("database is locked") || e.0.contains("DatabaseBusy")) =>
-            {
+            Err(e) if attempt + 1 < BUSY_ATTEMPTS && e.is_busy() => {
                 attempt += 1;
                 rt.sleep(5 << attempt.min(5)).await;
             }
@@ -234,9 +255,9 @@ pub enum SaveError {
 pub async fn load_consumer<K: KvStore>(kv: &K, group: &str, name: &str) -> Result<Option<ConsumerInstance>, KvError> {
     match kv.get(&consumer_key(group, name)).await? {
         None => Ok(None),
-        Some(bytes) => {
-            serde_json::from_slice(&bytes).map(Some).map_err(|e| KvError(format!("corrupt consumer record: {e}")))
-        }
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| KvError::other(format!("corrupt consumer record: {e}"))),
     }
 }
 
@@ -283,7 +304,7 @@ async fn write_checked<K: KvStore>(
     rec: &ConsumerInstance,
     read: Option<(i64, u64)>,
 ) -> Result<(), SaveError> {
-    let bytes = serde_json::to_vec(rec).map_err(|e| KvError(e.to_string()))?;
+    let bytes = serde_json::to_vec(rec).map_err(|e| KvError::other(e.to_string()))?;
     let answered = kv.set_if(key, &bytes, &|stored| stored.and_then(stored_version) == read).await?;
     match kv.get(key).await? {
         None => Err(SaveError::Gone),
@@ -373,7 +394,7 @@ async fn update_group_list<K: KvStore>(
         let stored = kv.get(&key).await?;
         let mut list: GroupList = match &stored {
             Some(b) => {
-                serde_json::from_slice(b).map_err(|e| KvError(format!("corrupt member list of {group}: {e}")))?
+                serde_json::from_slice(b).map_err(|e| KvError::other(format!("corrupt member list of {group}: {e}")))?
             }
             None => GroupList::default(),
         };
@@ -386,13 +407,13 @@ async fn update_group_list<K: KvStore>(
         if list.recent_writes.len() > RECENT_WRITES {
             list.recent_writes.remove(0);
         }
-        let bytes = serde_json::to_vec(&list).map_err(|e| KvError(e.to_string()))?;
+        let bytes = serde_json::to_vec(&list).map_err(|e| KvError::other(e.to_string()))?;
         kv.set_if(&key, &bytes, &|now| now == stored.as_deref()).await?;
         if kv.get(&key).await?.is_some_and(|now| wrote(&now, id)) {
             return Ok(());
         }
     }
-    Err(KvError(format!("the member list of group {group} kept changing under {LIST_ATTEMPTS} attempts")))
+    Err(KvError::other(format!("the member list of group {group} kept changing under {LIST_ATTEMPTS} attempts")))
 }
 
 /// Adds `rec`'s name to its group's member list unless the group has `limit` members already
@@ -529,7 +550,7 @@ async fn update_groups<K: KvStore>(kv: &K, group: &str, listed: bool) -> Result<
         } else {
             groups.retain(|g| g != group);
         }
-        let bytes = serde_json::to_vec(&groups).map_err(|e| KvError(e.to_string()))?;
+        let bytes = serde_json::to_vec(&groups).map_err(|e| KvError::other(e.to_string()))?;
         if kv.set_if(GROUPS_KEY, &bytes, &|now| now == stored.as_deref()).await? == SetIf::Written {
             break;
         }
@@ -779,8 +800,12 @@ mod tests {
             }
         }
         futures::executor::block_on(async {
+            // What Spin's SQLite store answered in a clean-clone CI run.
             let locked = || {
-                KvError("increment k: Error::Other(\"SqliteFailure(Error { code: DatabaseBusy, extended_code: 5 }, Some(\\\"database is locked\\\"))\")".into())
+                KvError::store(
+                    "increment k",
+                    &"Error::Other(\"SqliteFailure(Error { code: DatabaseBusy, extended_code: 5 }, Some(\\\"database is locked\\\"))\")",
+                )
             };
             let mut calls = 0;
             let r = patiently(&NoWait, async || {
@@ -799,7 +824,7 @@ mod tests {
             let mut calls = 0;
             let r: Result<(), _> = patiently(&NoWait, async || {
                 calls += 1;
-                Err(KvError("connection refused".into()))
+                Err(KvError::store("get k", &"connection refused"))
             })
             .await;
             assert!(r.is_err() && calls == 1, "not busy: not tried again");

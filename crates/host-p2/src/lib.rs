@@ -16,6 +16,7 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use kre_core::http::BodyError;
 use kre_core::http::negotiate::JSON;
 use kre_core::{ApiError, App, Runtime};
 use wasip2::exports::http::incoming_handler::Guest;
@@ -124,7 +125,7 @@ struct BodyReader {
 }
 
 impl BodyReader {
-    async fn next_chunk(&mut self) -> Option<Result<Bytes, String>> {
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, BodyError>> {
         loop {
             match self.stream.read(64 * 1024) {
                 Ok(chunk) if chunk.is_empty() => {
@@ -133,7 +134,7 @@ impl BodyReader {
                 }
                 Ok(chunk) => return Some(Ok(Bytes::from(chunk))),
                 Err(StreamError::Closed) => return None,
-                Err(StreamError::LastOperationFailed(e)) => return Some(Err(e.to_debug_string())),
+                Err(StreamError::LastOperationFailed(e)) => return Some(Err(BodyError::Read(e.to_debug_string()))),
             }
         }
     }

@@ -15,7 +15,18 @@ use futures::Stream;
 use crate::error::ApiError;
 
 /// A request body arriving in pieces (routes that stream, see [`router::streams_body`]).
-pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, String>>>>;
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, BodyError>>>>;
+
+/// Why a request body stopped arriving.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// No piece arrived for `body_idle_timeout_ms` (see [`idle_limited`]): 408.
+    #[error("no request body data for {0} ms")]
+    Idle(u64),
+    /// The host could not read it (the client went away, broken framing): 400.
+    #[error("{0}")]
+    Read(String),
+}
 
 /// A response body produced in pieces, while the request may still be arriving.
 pub type ChunkStream = Pin<Box<dyn Stream<Item = Vec<u8>>>>;
@@ -122,9 +133,6 @@ impl Response {
     }
 }
 
-/// How an idle body's error starts (hosts map it to 408).
-pub const IDLE_BODY: &str = "no request body data for ";
-
 /// `body` with an idle limit: when no piece arrives before `timer()` fires, the stream yields one
 /// error and ends (a body that stops arriving never holds a request or its instance).
 pub fn idle_limited(
@@ -141,7 +149,7 @@ pub fn idle_limited(
             match select(body.next(), sleep).await {
                 Either::Left((Some(item), _)) => Some((item, Some(body))),
                 Either::Left((None, _)) => None,
-                Either::Right(_) => Some((Err(format!("{IDLE_BODY}{idle_ms} ms")), None)),
+                Either::Right(_) => Some((Err(BodyError::Idle(idle_ms)), None)),
             }
         }
     }))

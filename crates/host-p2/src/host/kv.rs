@@ -23,7 +23,7 @@ impl WasiKv {
         if let Some(b) = self.bucket.borrow().clone() {
             return Ok(b);
         }
-        let b = Rc::new(wkv::open(&self.label).map_err(|e| KvError(format!("open '{}': {e:?}", self.label)))?);
+        let b = Rc::new(wkv::open(&self.label).map_err(|e| KvError::store(format!("open '{}'", self.label), &e))?);
         *self.bucket.borrow_mut() = Some(b.clone());
         Ok(b)
     }
@@ -37,15 +37,15 @@ async fn patiently<T>(op: impl AsyncFnMut() -> Result<T, KvError>) -> Result<T, 
 impl KvStore for WasiKv {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         let bucket = self.bucket()?;
-        patiently(async || bucket.get(key).map_err(|e| KvError(format!("get {key}: {e:?}")))).await
+        patiently(async || bucket.get(key).map_err(|e| KvError::store(format!("get {key}"), &e))).await
     }
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         let bucket = self.bucket()?;
-        patiently(async || bucket.set(key, value).map_err(|e| KvError(format!("set {key}: {e:?}")))).await
+        patiently(async || bucket.set(key, value).map_err(|e| KvError::store(format!("set {key}"), &e))).await
     }
     async fn delete(&self, key: &str) -> Result<(), KvError> {
         let bucket = self.bucket()?;
-        patiently(async || bucket.delete(key).map_err(|e| KvError(format!("delete {key}: {e:?}")))).await
+        patiently(async || bucket.delete(key).map_err(|e| KvError::store(format!("delete {key}"), &e))).await
     }
 
     /// Atomic on every store (Redis INCRBY; a transaction on Spin's SQLite store): what claims a
@@ -53,7 +53,7 @@ impl KvStore for WasiKv {
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         let bucket = self.bucket()?;
         patiently(async || {
-            atomics::increment(&bucket, key, delta).map_err(|e| KvError(format!("increment {key}: {e:?}")))
+            atomics::increment(&bucket, key, delta).map_err(|e| KvError::store(format!("increment {key}"), &e))
         })
         .await
     }
@@ -66,8 +66,8 @@ impl KvStore for WasiKv {
 impl WasiKv {
     fn set_if_once(&self, key: &str, value: &[u8], current: &dyn Fn(Option<&[u8]>) -> bool) -> Result<SetIf, KvError> {
         let bucket = self.bucket()?;
-        let cas = atomics::Cas::new(&bucket, key).map_err(|e| KvError(format!("cas {key}: {e:?}")))?;
-        let seen = cas.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?;
+        let cas = atomics::Cas::new(&bucket, key).map_err(|e| KvError::store(format!("cas {key}"), &e))?;
+        let seen = cas.current().map_err(|e| KvError::store(format!("cas {key}"), &e))?;
         if !current(seen.as_deref()) {
             return Ok(SetIf::Refused(seen));
         }
@@ -76,9 +76,9 @@ impl WasiKv {
         match atomics::swap(cas, value) {
             Ok(()) => Ok(SetIf::Written),
             Err(atomics::CasError::CasFailed(now)) => {
-                Ok(SetIf::Refused(now.current().map_err(|e| KvError(format!("cas {key}: {e:?}")))?))
+                Ok(SetIf::Refused(now.current().map_err(|e| KvError::store(format!("cas {key}"), &e))?))
             }
-            Err(atomics::CasError::StoreError(e)) => Err(KvError(format!("swap {key}: {e:?}"))),
+            Err(atomics::CasError::StoreError(e)) => Err(KvError::store(format!("swap {key}"), &e)),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The README's Spin instructions, run as written: `spin build`, then `spin up` with the shipped
+//! The Spin instructions of docs/deploying.md, run as written: `spin build`, then `spin up` with the shipped
 //! `spin.toml`. Two substitutions only, both because the test broker is not `make run`'s: the
 //! bootstrap address in the command and the broker's port in `allowed_outbound_hosts` (of a copy of
 //! the manifest); `--listen` picks a free port. Runs in the Spin pass of `make test` (KRE_SPIN).
@@ -10,24 +10,28 @@ use std::time::{Duration, Instant};
 use kre_test_support as common;
 use kre_test_support::needs;
 
-/// The shell block that follows `marker` in the README, one command per line.
-fn readme_block(marker: &str) -> Vec<String> {
-    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
-    let after = &readme[readme.find(marker).unwrap_or_else(|| panic!("README lost '{marker}'"))..];
+/// The shell block that follows `marker` in docs/deploying.md, one command per line.
+fn deploying_block(marker: &str) -> Vec<String> {
+    let doc = std::fs::read_to_string(common::repo().join("docs/deploying.md")).unwrap();
+    let after = &doc[doc.find(marker).unwrap_or_else(|| panic!("docs/deploying.md lost '{marker}'"))..];
     let block = after.split("```sh\n").nth(1).unwrap().split("```").next().unwrap();
     block.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
 #[test]
-fn the_readme_spin_commands_work() {
+fn the_documented_spin_commands_work() {
     if std::env::var("KRE_TEST_HOST").as_deref() != Ok("spin") {
         eprintln!("runs in the Spin pass (KRE_TEST_HOST=spin)");
         return;
     }
     needs!("KRE_TEST_BOOTSTRAP", "KRE_SPIN");
     let spin = common::env("KRE_SPIN");
-    let block = readme_block("What every Spin deployment needs:");
-    assert_eq!(block, ["spin build", "spin up --variable kafka_bootstrap_servers=127.0.0.1:9092"], "README changed");
+    let block = deploying_block("What every Spin deployment needs:");
+    assert_eq!(
+        block,
+        ["spin build", "spin up --variable kafka_bootstrap_servers=127.0.0.1:9092"],
+        "docs/deploying.md changed"
+    );
 
     // `spin build`, verbatim, in the repository.
     let build = Command::new(&spin).arg("build").current_dir(common::repo()).output().unwrap();

@@ -1,6 +1,9 @@
 //! TLS and SASL of the core's client, natively, against the test broker's secure listeners
 //! (scripts/kafka.sh: SSL 29094, SASL_PLAINTEXT 29096). The served component is tested the same
 //! way end to end in tests/e2e_security.rs; these check what HTTP cannot see.
+// A test process beside the broker: it may sleep, time and listen (clippy.toml keeps the
+// core itself off the clock, threads and std::net).
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![cfg(feature = "native")]
 #![allow(clippy::unwrap_used)]
 

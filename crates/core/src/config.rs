@@ -156,45 +156,10 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// The declared defaults ([`VARIABLES`]): the one place they are written.
     fn default() -> Self {
-        match Config::from_lookup(|_| None) {
-            Ok(c) => c,
-            // The defaults are constants checked by a unit test; this arm is unreachable in practice.
-            Err(_) => Config {
-                bootstrap_servers: vec!["127.0.0.1:9092".into()],
-                host_map: HostMap::default(),
-                client_id: "kafka-rest-edge".into(),
-                request_timeout_ms: 30_000,
-                connect_timeout_ms: 5_000,
-                advertised_base_url: None,
-                max_request_bytes: 64 << 20,
-                kv_store: "default".into(),
-                producer_acks: -1,
-                producer_compression: kafka_protocol::records::Compression::None,
-                metadata_max_age_ms: 10_000,
-                producer_max_batch_bytes: 1_000_000,
-                consumer_instance_timeout_ms: 300_000,
-                consumer_request_timeout_ms: 1_000,
-                consumer_group_protocol: "auto".into(),
-                allow_internal_topic_writes: false,
-                body_idle_timeout_ms: 60_000,
-                max_header_bytes: 65_536,
-                max_records_per_request: 100_000,
-                max_consumers_per_group: 1_000,
-                api_endpoints_allowlist: Vec::new(),
-                api_endpoints_blocklist: Vec::new(),
-                security: Security {
-                    protocol: SecurityProtocol::Plaintext,
-                    tls: Default::default(),
-                    auth_mode: AuthMode::Static,
-                    mechanism: crate::kafka::sasl::Mechanism::Plain,
-                    service: None,
-                },
-                schema_registry_url: None,
-                schema_registry_basic_auth: None,
-                schema_registry_timeout_ms: 5_000,
-            },
-        }
+        // Constants, parsed by a unit test (crates/core/tests/config_agrees.rs) on every make test.
+        Config::from_lookup(|_| None).expect("the declared defaults parse")
     }
 }
 

@@ -46,7 +46,7 @@ fn tls_connections_of_an_instance_and_resumption() {
             kinds.push(stream.resumed());
             // A request and its answer: TLS 1.3 tickets arrive after the handshake.
             let conn = Connection::handshake(
-                kre_core::kafka::transport::BrokerStream::Tls(Box::new(stream)),
+                kre_core::kafka::tls::BrokerStream::Tls(Box::new(stream)),
                 "ssl".into(),
                 "kre-core-tests",
             )

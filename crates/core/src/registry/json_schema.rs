@@ -849,7 +849,7 @@ mod tests {
         assert!(s.validate(&json!(1)).is_err());
         // Exponential branching ends at the step budget, with an error, not after ages.
         let s = JsonSchema::parse(r##"{"anyOf":[{"$ref":"#"},{"$ref":"#"}]}"##, &[]).expect("parses");
-        let e = s.validate(&json!(1)).expect_err("ends");
-        assert!(e.contains("takes too long to evaluate"), "the step budget ended it: {e}");
+        assert!(s.validate(&json!(1)).is_err());
+        assert!(s.steps.get() > MAX_STEPS, "the step budget ended it after {} steps", s.steps.get());
     }
 }

@@ -143,8 +143,8 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     let base_uri = format!(
         "{}/consumers/{}/instances/{}",
         ctx.base_url(),
-        crate::http::router::encode_segment(&group),
-        crate::http::router::encode_segment(&name)
+        crate::percent::encode_segment(&group),
+        crate::percent::encode_segment(&name)
     );
     Ok(ctx.json(StatusCode::OK, &Created { instance_id: name, base_uri }))
 }

@@ -90,7 +90,7 @@ serve_on() { # PORT VAR=VALUE...: one more host, its pid in extra_pid, ready for
   echo "host on $port did not start:" >&2; tail -40 "$out/extra.log" >&2; exit 1
 }
 stop_extra() { kill -- "-$extra_pid" 2>/dev/null; wait "$extra_pid" 2>/dev/null || true; extra_pid=""; }
-plaintext=(KAFKA_BOOTSTRAP_SERVERS=$BOOT KRE_REDIS_ADDR=127.0.0.1:36379)
+plaintext=("KAFKA_BOOTSTRAP_SERVERS=$BOOT" KRE_REDIS_ADDR=127.0.0.1:36379)
 if want stream; then
 $BENCH stream "$BASE" "$CLUSTER" "bench-stream-$run_id" "$STREAM_SECS" | tee -a "$out/results"
 
@@ -185,6 +185,7 @@ fi
 if want hosts; then
 echo "== edge: a warm instance vs a new one (after the host's 1 s idle drop), GET /v3/clusters/{id}, per host and artifact"
 for pair in "wasmtime p3" "wasmtime p2" "spin p3" "spin p2"; do
+  # shellcheck disable=SC2086 # the pair is split into its two words on purpose
   set -- $pair
   if [ "$1" = spin ]; then
     spin="$(command -v spin || true)"; [ -n "$spin" ] || spin="$PWD/../shared/tools/spin/spin"

@@ -86,6 +86,14 @@ install_cargo_fuzz() {
   rm -rf "$KRE_TOOLS/build-cargo-fuzz"
 }
 
+# The shell linter make test runs over scripts/, from Debian's packages like redis-server.
+install_shellcheck() {
+  command -v shellcheck >/dev/null && return
+  echo "[tools] installing shellcheck"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; fi
+}
+
 need_rust_target
 # Confluent's own Python client and serializers (librdkafka comes inside the wheel), pinned, in a
 # venv of their own: the interoperability tests' independent reader and writer.
@@ -108,6 +116,7 @@ case "${1:-all}" in
   wac) install_wac ;;
   cargo-fuzz) install_cargo_fuzz ;;
   python) install_python ;;
+  shellcheck) install_shellcheck ;;
   all) install_wasm_tools; install_wac; install_wasmtime ;;
   # What building and serving need (make run): wasm-tools is only for make test's world checks.
   build) install_wac; install_wasmtime ;;

@@ -171,7 +171,7 @@ classpath() { echo "$KAFKA_JARS/*"; }
 
 jvm() {
   local dir=$1; shift
-  "$JAVA" -Xms128m -Xmx${KRE_KAFKA_HEAP:-512m} -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
+  "$JAVA" -Xms128m "-Xmx${KRE_KAFKA_HEAP:-512m}" -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
     -Dlog4j2.configurationFile="$dir/log4j2.yaml" -cp "$(classpath)" "$@"
 }
 

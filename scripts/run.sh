@@ -20,7 +20,8 @@ if [ -n "${SECURE:-}" ] && [ "${SECURE}" != 0 ]; then
   # each request's Authorization: Basic is its own SCRAM-SHA-512 login.
   "$here/kafka.sh" start secure
   export KAFKA_BOOTSTRAP_SERVERS=localhost:9092 KAFKA_SECURITY_PROTOCOL=SASL_SSL KAFKA_SASL_MECHANISM=SCRAM-SHA-512
-  export KAFKA_AUTH_MODE=passthrough KAFKA_TLS_CA_PEM="$(cat .run/certs/ca.pem)"
+  KAFKA_TLS_CA_PEM="$(cat .run/certs/ca.pem)"
+  export KAFKA_AUTH_MODE=passthrough KAFKA_TLS_CA_PEM
   echo "[run] SASL_SSL + passthrough: try  curl -u alice:alice-secret http://127.0.0.1:8082/topics"
 else
   "$here/kafka.sh" start single

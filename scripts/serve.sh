@@ -36,7 +36,7 @@ if [ "${HOST:-wasmtime}" = spin ]; then
   vars=()
   for name in "${names[@]}"; do
     case "$name" in KRE_*) continue ;; esac
-    if [ -n "${!name:-}" ]; then vars+=(--variable "$(echo "$name" | tr 'A-Z' 'a-z')=${!name}"); fi
+    if [ -n "${!name:-}" ]; then vars+=(--variable "$(echo "$name" | tr '[:upper:]' '[:lower:]')=${!name}"); fi
   done
   exec "$spin" up -f "$dir/spin.toml" --listen "127.0.0.1:$PORT" --runtime-config-file "$dir/rt.toml" "${vars[@]}"
 fi

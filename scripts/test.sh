@@ -2,7 +2,8 @@
 # `make test`: installs what is missing, then
 #   1. builds both artifacts (WASI 0.3 and WASI 0.2) and their wasmtime compositions, checks each
 #      against the Spin worlds it is for;
-#   2. lint: rustfmt, clippy -D warnings (native and wasm32-wasip2);
+#   2. lint: shellcheck, rustfmt, clippy -D warnings (native and wasm32-wasip2; the core kept off
+#      the system clock, threads and std::net by crates/core/clippy.toml);
 #   3. unit tests (native);
 #   4. starts a test broker (127.0.0.1:29092, secure listeners 29094-29098), a test Redis
 #      (127.0.0.1:26379) and a Schema Registry (127.0.0.1:28081), runs the
@@ -70,6 +71,7 @@ bounded() {
 step "tools"
 "$here/install-tools.sh" all
 "$here/install-tools.sh" python
+"$here/install-tools.sh" shellcheck
 
 step "build"
 "$here/build.sh"
@@ -99,6 +101,7 @@ else
 fi
 
 step "lint"
+shellcheck scripts/*.sh .ci/run
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --features kre-core/native -q -- -D warnings
 cargo clippy --target wasm32-wasip2 -p kafka-rest-edge -p kafka-rest-edge-p2 -p kre-kv-redis -p kre-wasi-tcp -q -- -D warnings
@@ -125,7 +128,8 @@ export KRE_TEST_REDIS=127.0.0.1:26379
 export KRE_TEST_SECURE=1
 export KRE_TEST_CERTS="$PWD/.run/certs"
 export KRE_WASMTIME="$KRE_TOOLS/bin/wasmtime"
-export KRE_KAFKA_JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
+KRE_KAFKA_JARS="$KRE_CACHE/kafka-jars-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)"
+export KRE_KAFKA_JARS
 
 step "client tests (native core against the real broker)"
 bounded 1200 cargo test -q -p kre-core --features native --test '*'

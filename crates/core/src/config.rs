@@ -2,6 +2,7 @@
 //! under wasmtime (the key-value shim exports them as Spin variables).
 
 use crate::kafka::resolve::{HostMap, split_host_port};
+pub use crate::secret::Secret;
 
 /// Every variable the component reads, with its default ("" = unset).
 pub const VARIABLES: &[(&str, &str)] = &[
@@ -41,27 +42,6 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("schema_registry_basic_auth", ""),
     ("schema_registry_timeout_ms", "5000"),
 ];
-
-/// A credential. Debug prints no value, so a logged or asserted Config leaks nothing.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The value, for the one place that must send it (the SASL exchange, the TLS key).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 /// Kafka's `security.protocol`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,45 +136,10 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// The declared defaults ([`VARIABLES`]): the one place they are written.
     fn default() -> Self {
-        match Config::from_lookup(|_| None) {
-            Ok(c) => c,
-            // The defaults are constants checked by a unit test; this arm is unreachable in practice.
-            Err(_) => Config {
-                bootstrap_servers: vec!["127.0.0.1:9092".into()],
-                host_map: HostMap::default(),
-                client_id: "kafka-rest-edge".into(),
-                request_timeout_ms: 30_000,
-                connect_timeout_ms: 5_000,
-                advertised_base_url: None,
-                max_request_bytes: 64 << 20,
-                kv_store: "default".into(),
-                producer_acks: -1,
-                producer_compression: kafka_protocol::records::Compression::None,
-                metadata_max_age_ms: 10_000,
-                producer_max_batch_bytes: 1_000_000,
-                consumer_instance_timeout_ms: 300_000,
-                consumer_request_timeout_ms: 1_000,
-                consumer_group_protocol: "auto".into(),
-                allow_internal_topic_writes: false,
-                body_idle_timeout_ms: 60_000,
-                max_header_bytes: 65_536,
-                max_records_per_request: 100_000,
-                max_consumers_per_group: 1_000,
-                api_endpoints_allowlist: Vec::new(),
-                api_endpoints_blocklist: Vec::new(),
-                security: Security {
-                    protocol: SecurityProtocol::Plaintext,
-                    tls: Default::default(),
-                    auth_mode: AuthMode::Static,
-                    mechanism: crate::kafka::sasl::Mechanism::Plain,
-                    service: None,
-                },
-                schema_registry_url: None,
-                schema_registry_basic_auth: None,
-                schema_registry_timeout_ms: 5_000,
-            },
-        }
+        // Constants, parsed by a unit test (crates/core/tests/config_agrees.rs) on every make test.
+        Config::from_lookup(|_| None).expect("the declared defaults parse")
     }
 }
 
@@ -264,7 +209,9 @@ impl Config {
             api_endpoints_blocklist: ids(&get("api_endpoints_blocklist")),
             security: security(&get)?,
             schema_registry_url: Some(get("schema_registry_url")).filter(|u| !u.is_empty()),
-            schema_registry_basic_auth: Some(get("schema_registry_basic_auth")).filter(|a| !a.is_empty()).map(Secret),
+            schema_registry_basic_auth: Some(get("schema_registry_basic_auth"))
+                .filter(|a| !a.is_empty())
+                .map(Secret::new),
             schema_registry_timeout_ms: number("schema_registry_timeout_ms")?.max(1),
         })
     }
@@ -287,7 +234,7 @@ fn security(get: &impl Fn(&str) -> String) -> Result<Security, String> {
     let tls = crate::kafka::tls::TlsOptions {
         ca_pem: optional("kafka_tls_ca_pem"),
         cert_pem: optional("kafka_tls_cert_pem"),
-        key_pem: optional("kafka_tls_key_pem").map(Secret),
+        key_pem: optional("kafka_tls_key_pem").map(Secret::new),
         insecure_skip_verify: match get("kafka_tls_insecure_skip_verify").as_str() {
             "true" => true,
             "false" => false,
@@ -310,13 +257,15 @@ fn security(get: &impl Fn(&str) -> String) -> Result<Security, String> {
         (false, _, _) | (true, AuthMode::Passthrough, _) => None,
         (true, AuthMode::Static, Mechanism::OAuthBearer) => Some(Credentials::Bearer {
             token: optional("kafka_sasl_oauthbearer_token")
-                .map(Secret)
+                .map(Secret::new)
                 .ok_or("kafka_sasl_oauthbearer_token is needed for OAUTHBEARER")?,
         }),
         (true, AuthMode::Static, mechanism) => Some(Credentials::Password {
             mechanism,
             username: optional("kafka_sasl_username").ok_or("kafka_sasl_username is needed for SASL")?,
-            password: optional("kafka_sasl_password").map(Secret).ok_or("kafka_sasl_password is needed for SASL")?,
+            password: optional("kafka_sasl_password")
+                .map(Secret::new)
+                .ok_or("kafka_sasl_password is needed for SASL")?,
         }),
     };
     Ok(Security { protocol, tls, auth_mode, mechanism, service })

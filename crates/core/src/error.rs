@@ -12,6 +12,17 @@ use serde::Serialize;
 
 use crate::kafka;
 
+/// Why a request body stopped arriving.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// No piece arrived for `body_idle_timeout_ms` (see [`crate::http::idle_limited`]): 408.
+    #[error("no request body data for {0} ms")]
+    Idle(u64),
+    /// The host could not read it (the client went away, broken framing): 400.
+    #[error("{0}")]
+    Read(String),
+}
+
 /// Every error this API answers with: the reference's `error_code` and the HTTP status it goes with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -282,10 +293,10 @@ impl ApiError {
         Self::new(ErrorCode::ConsumerNotFound, format!("Consumer instance {instance} of group {group} not found."))
     }
     /// A body read failed: 408 when it went idle (see [`crate::http::idle_limited`]), else 400.
-    pub fn body_read(err: &crate::http::BodyError) -> Self {
+    pub fn body_read(err: &BodyError) -> Self {
         match err {
-            crate::http::BodyError::Idle(_) => Self::new(ErrorCode::RequestTimeout, format!("Request body: {err}.")),
-            crate::http::BodyError::Read(_) => Self::bad_request(format!("Cannot read the request body: {err}")),
+            BodyError::Idle(_) => Self::new(ErrorCode::RequestTimeout, format!("Request body: {err}.")),
+            BodyError::Read(_) => Self::bad_request(format!("Cannot read the request body: {err}")),
         }
     }
     pub fn internal(message: impl Into<String>) -> Self {

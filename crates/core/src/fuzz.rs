@@ -64,7 +64,7 @@ pub fn route(data: &[u8]) {
     if let Err(e) = crate::http::router::route(&method, &path) {
         assert!(matches!(e.status().as_u16(), 400 | 404 | 405), "{e}");
     }
-    let _ = crate::http::router::percent_decode(&path);
+    let _ = crate::percent::percent_decode(&path);
 }
 
 /// An Accept header against both APIs' offers: a type offered, or 406.

@@ -15,10 +15,12 @@ pub mod kafka;
 pub mod limits;
 #[cfg(feature = "native")]
 pub mod native;
+pub mod percent;
 pub mod principal;
 pub mod registry;
 pub mod routes;
 pub mod runtime;
+pub mod secret;
 pub mod state;
 pub mod time;
 pub mod v2;

@@ -13,9 +13,6 @@ use sha2::{Digest, Sha256};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::kafka::sasl::{Credentials, Mechanism, Secret};
 
-/// `WWW-Authenticate` of a 401.
-pub const CHALLENGE: &str = "Basic realm=\"kafka-rest-edge\", Bearer realm=\"kafka-rest-edge\"";
-
 /// An HTTP caller's Kafka identity.
 #[derive(Clone, Debug)]
 pub struct Principal {

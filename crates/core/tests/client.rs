@@ -1,6 +1,9 @@
 //! The Kafka client core against the real broker (natively): ApiVersions negotiation, metadata,
 //! concurrent calls, connection reuse, bootstrap failover, deadlines. `make test` provides the
 //! broker in KRE_TEST_BOOTSTRAP; without it these tests say so and skip.
+// A test process beside the broker: it may sleep, time and listen (clippy.toml keeps the
+// core itself off the clock, threads and std::net).
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![cfg(feature = "native")]
 #![allow(clippy::unwrap_used)]
 

@@ -1,6 +1,9 @@
 //! The consumer-group session against the real broker, without HTTP or a key-value store: the
 //! instance's state lives in a local `ConsumerInstance`, as the handler would load and save it.
 //! `make test` provides the broker in KRE_TEST_BOOTSTRAP; without it each test says so and skips.
+// A test process beside the broker: it may sleep, time and listen (clippy.toml keeps the
+// core itself off the clock, threads and std::net).
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![cfg(feature = "native")]
 // Helpers outside #[test] fns unwrap too (clippy.toml covers the tests themselves).
 #![allow(clippy::unwrap_used)]

@@ -1,6 +1,9 @@
 //! TLS and SASL of the core's client, natively, against the test broker's secure listeners
 //! (scripts/kafka.sh: SSL 29094, SASL_PLAINTEXT 29096). The served component is tested the same
 //! way end to end in tests/e2e_security.rs; these check what HTTP cannot see.
+// A test process beside the broker: it may sleep, time and listen (clippy.toml keeps the
+// core itself off the clock, threads and std::net).
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![cfg(feature = "native")]
 #![allow(clippy::unwrap_used)]
 
@@ -43,7 +46,7 @@ fn tls_connections_of_an_instance_and_resumption() {
             kinds.push(stream.resumed());
             // A request and its answer: TLS 1.3 tickets arrive after the handshake.
             let conn = Connection::handshake(
-                kre_core::kafka::transport::BrokerStream::Tls(Box::new(stream)),
+                kre_core::kafka::tls::BrokerStream::Tls(Box::new(stream)),
                 "ssl".into(),
                 "kre-core-tests",
             )

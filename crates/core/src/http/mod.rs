@@ -17,16 +17,10 @@ use crate::error::ApiError;
 /// A request body arriving in pieces (routes that stream, see [`router::streams_body`]).
 pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, BodyError>>>>;
 
-/// Why a request body stopped arriving.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum BodyError {
-    /// No piece arrived for `body_idle_timeout_ms` (see [`idle_limited`]): 408.
-    #[error("no request body data for {0} ms")]
-    Idle(u64),
-    /// The host could not read it (the client went away, broken framing): 400.
-    #[error("{0}")]
-    Read(String),
-}
+pub use crate::error::BodyError;
+
+/// `WWW-Authenticate` of a 401 (passthrough logins: Basic or a bearer token).
+pub const CHALLENGE: &str = "Basic realm=\"kafka-rest-edge\", Bearer realm=\"kafka-rest-edge\"";
 
 /// A response body produced in pieces, while the request may still be arriving.
 pub type ChunkStream = Pin<Box<dyn Stream<Item = Vec<u8>>>>;
@@ -54,7 +48,8 @@ impl Request {
     pub fn query_param(&self, name: &str) -> Option<String> {
         self.query.as_deref()?.split('&').find_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (router::percent_decode(k).as_deref() == Some(name)).then(|| router::percent_decode(v).unwrap_or_default())
+            (crate::percent::percent_decode(k).as_deref() == Some(name))
+                .then(|| crate::percent::percent_decode(v).unwrap_or_default())
         })
     }
 }
@@ -110,7 +105,7 @@ impl Response {
         let mut headers = err.allowed().map(|a| vec![(http::header::ALLOW, a.to_owned())]).unwrap_or_default();
         // RFC 9110 §11.6.1: a 401 names the schemes that would be accepted.
         if err.status() == http::StatusCode::UNAUTHORIZED {
-            headers.push((http::header::WWW_AUTHENTICATE, crate::principal::CHALLENGE.to_owned()));
+            headers.push((http::header::WWW_AUTHENTICATE, CHALLENGE.to_owned()));
         }
         Response {
             status: err.status(),

@@ -15,8 +15,9 @@ use kafka_protocol::ResponseError;
 
 use super::cluster::Cluster;
 use super::error::{Error, Result};
+use super::ops::groups;
 use super::ops::metadata::{self, ClusterMetadata, Topic, Topics};
-use super::ops::{groups, produce::RoundRobin};
+use super::partitioner::RoundRobin;
 use super::transport::Connect;
 use crate::runtime::{Deadline, Runtime};
 

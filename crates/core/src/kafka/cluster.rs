@@ -16,8 +16,9 @@ use super::connection::Connection;
 use super::error::{Error, Result};
 use super::resolve::{HostMap, resolve, split_host_port};
 use super::sasl::{self, Sasl};
+use super::tls::BrokerStream;
 use super::tls::Failure;
-use super::transport::{BrokerStream, Connect};
+use super::transport::Connect;
 use crate::runtime::{Deadline, Runtime, with_deadline};
 
 /// Idle connections kept per broker; more concurrent calls than this open extra, short-lived ones.

@@ -1,5 +1,24 @@
 //! The Java client's default partitioner for keyed records (`Utils.murmur2`, `toPositive`, modulo),
-//! so REST and Java producers put the same key in the same partition.
+//! so REST and Java producers put the same key in the same partition; unkeyed records go round
+//! robin.
+
+use std::cell::Cell;
+
+/// Spreads unkeyed records over partitions, round robin across the requests of an instance.
+#[derive(Default)]
+pub struct RoundRobin(Cell<u32>);
+
+impl RoundRobin {
+    pub fn seeded(seed: u32) -> Self {
+        RoundRobin(Cell::new(seed))
+    }
+
+    pub fn next(&self, partitions: i32) -> i32 {
+        let n = self.0.get();
+        self.0.set(n.wrapping_add(1));
+        (n % partitions.max(1) as u32) as i32
+    }
+}
 
 /// Kafka's murmur2 (org.apache.kafka.common.utils.Utils#murmur2), seed 0x9747b28c.
 pub fn murmur2(data: &[u8]) -> i32 {

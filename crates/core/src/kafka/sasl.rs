@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256, Sha512};
 use super::connection::Connection;
 use super::error::{Error, Result, check};
 use super::transport::Stream;
-pub use crate::config::Secret;
+pub use crate::secret::Secret;
 
 /// Kafka's SASL mechanism names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -34,7 +34,7 @@ pub struct TlsOptions {
     pub ca_pem: Option<String>,
     /// Client certificate chain and its key, for brokers that require mTLS.
     pub cert_pem: Option<String>,
-    pub key_pem: Option<crate::config::Secret>,
+    pub key_pem: Option<crate::secret::Secret>,
     /// Skips certificate and host-name verification (`kafka_tls_insecure_skip_verify=true`).
     pub insecure_skip_verify: bool,
 }
@@ -317,6 +317,28 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
+/// A broker connection's byte stream: plain TCP, or TLS over it (`SSL`, `SASL_SSL`).
+pub enum BrokerStream<S> {
+    Plain(S),
+    Tls(Box<TlsStream<S>>),
+}
+
+impl<S: Stream> Stream for BrokerStream<S> {
+    async fn write_all(&mut self, data: Vec<u8>) -> io::Result<()> {
+        match self {
+            BrokerStream::Plain(s) => s.write_all(data).await,
+            BrokerStream::Tls(s) => s.write_all(data).await,
+        }
+    }
+
+    async fn read_some(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        match self {
+            BrokerStream::Plain(s) => s.read_some(buf).await,
+            BrokerStream::Tls(s) => s.read_some(buf).await,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,7 +368,7 @@ mod tests {
     #[test]
     fn secrets_stay_out_of_debug_output() {
         let o = TlsOptions {
-            key_pem: Some(crate::config::Secret::new("-----BEGIN PRIVATE KEY-----abc")),
+            key_pem: Some(crate::secret::Secret::new("-----BEGIN PRIVATE KEY-----abc")),
             ..Default::default()
         };
         assert!(!format!("{o:?}").contains("abc"));

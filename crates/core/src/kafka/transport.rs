@@ -18,25 +18,3 @@ pub trait Connect {
     /// The host's own name lookup; hosts without one (Spin) return `Unsupported`.
     async fn lookup(&self, host: &str) -> io::Result<Vec<IpAddr>>;
 }
-
-/// A broker connection's byte stream: plain TCP, or TLS over it (`SSL`, `SASL_SSL`).
-pub enum BrokerStream<S> {
-    Plain(S),
-    Tls(Box<super::tls::TlsStream<S>>),
-}
-
-impl<S: Stream> Stream for BrokerStream<S> {
-    async fn write_all(&mut self, data: Vec<u8>) -> io::Result<()> {
-        match self {
-            BrokerStream::Plain(s) => s.write_all(data).await,
-            BrokerStream::Tls(s) => s.write_all(data).await,
-        }
-    }
-
-    async fn read_some(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        match self {
-            BrokerStream::Plain(s) => s.read_some(buf).await,
-            BrokerStream::Tls(s) => s.read_some(buf).await,
-        }
-    }
-}

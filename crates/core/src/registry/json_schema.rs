@@ -849,8 +849,7 @@ mod tests {
         assert!(s.validate(&json!(1)).is_err());
         // Exponential branching ends at the step budget, with an error, not after ages.
         let s = JsonSchema::parse(r##"{"anyOf":[{"$ref":"#"},{"$ref":"#"}]}"##, &[]).expect("parses");
-        let started = std::time::Instant::now();
         assert!(s.validate(&json!(1)).is_err());
-        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert!(s.steps.get() > MAX_STEPS, "the step budget ended it after {} steps", s.steps.get());
     }
 }

@@ -19,8 +19,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::kafka::resolve::{HostMap, resolve};
+use crate::kafka::tls::BrokerStream;
 use crate::kafka::tls::{Failure, Tls, TlsOptions};
-use crate::kafka::transport::{BrokerStream, Connect};
+use crate::kafka::transport::Connect;
 use crate::runtime::{Deadline, Runtime, with_deadline};
 use http1::BaseUrl;
 
@@ -187,7 +188,7 @@ pub struct Registry<C: Connect, R: Runtime> {
     url: BaseUrl,
     host_map: HostMap,
     /// `Basic …` from `schema_registry_basic_auth`.
-    auth: Option<crate::config::Secret>,
+    auth: Option<crate::secret::Secret>,
     timeout_ms: u64,
     tls: Option<Arc<Tls>>,
     by_id: RefCell<HashMap<i32, Rc<Schema>>>,
@@ -199,14 +200,14 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
         connect: C,
         rt: R,
         url: &str,
-        basic_auth: Option<&crate::config::Secret>,
+        basic_auth: Option<&crate::secret::Secret>,
         timeout_ms: u64,
         host_map: HostMap,
     ) -> Result<Self, String> {
         let url = BaseUrl::parse(url).map_err(|e| format!("schema_registry_url: {e}"))?;
         let tls = if url.tls { Some(Arc::new(Tls::new(&TlsOptions::default())?)) } else { None };
         let auth = basic_auth.map(|a| {
-            crate::config::Secret::new(format!(
+            crate::secret::Secret::new(format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(a.expose())
             ))
@@ -267,7 +268,7 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
                 if !seen.insert((subject.to_owned(), version)) {
                     continue;
                 }
-                let path = format!("/subjects/{}/versions/{version}", crate::http::router::encode_segment(subject));
+                let path = format!("/subjects/{}/versions/{version}", crate::percent::encode_segment(subject));
                 let referenced = self.call("GET", &path, None, deadline).await?;
                 if let Some(t) = referenced["schema"].as_str() {
                     let name = r["name"].as_str().unwrap_or(subject);
@@ -289,7 +290,7 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
         deadline: Deadline,
     ) -> Result<(Rc<Schema>, i32), Error> {
         let v = version.map_or_else(|| "latest".to_owned(), |v| v.to_string());
-        let path = format!("/subjects/{}/versions/{v}", crate::http::router::encode_segment(subject));
+        let path = format!("/subjects/{}/versions/{v}", crate::percent::encode_segment(subject));
         let answer = self.call("GET", &path, None, deadline).await?;
         let id = answer["id"].as_i64().and_then(|i| i32::try_from(i).ok());
         let number = answer["version"].as_i64().and_then(|i| i32::try_from(i).ok());
@@ -327,7 +328,7 @@ impl<C: Connect, R: Runtime> Registry<C, R> {
                 if kind != Kind::Avro {
                     body["schemaType"] = json!(kind.registry_name());
                 }
-                let path = format!("/subjects/{}/versions", crate::http::router::encode_segment(subject));
+                let path = format!("/subjects/{}/versions", crate::percent::encode_segment(subject));
                 let answer = self.call("POST", &path, Some(body.to_string().into_bytes()), deadline).await?;
                 let id = answer["id"].as_i64().and_then(|i| i32::try_from(i).ok()).ok_or_else(|| {
                     Error::Unavailable(format!("registration of '{subject}' answered without an id: {answer}"))

@@ -6,7 +6,6 @@
 //! Delivery is at-least-once: a retry after a lost connection may duplicate records the broker had
 //! already written (idempotence would need producer state across requests; see the README).
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
@@ -54,22 +53,6 @@ pub struct ProduceOptions {
     /// Upper bound for one partition's batch before compression (the broker refuses batches over
     /// `message.max.bytes`, 1 MiB by default, and takes one batch per partition per request).
     pub max_batch_bytes: usize,
-}
-
-/// Spreads unkeyed records over partitions, round robin across the requests of an instance.
-#[derive(Default)]
-pub struct RoundRobin(Cell<u32>);
-
-impl RoundRobin {
-    pub fn seeded(seed: u32) -> Self {
-        RoundRobin(Cell::new(seed))
-    }
-
-    fn next(&self, partitions: i32) -> i32 {
-        let n = self.0.get();
-        self.0.set(n.wrapping_add(1));
-        (n % partitions.max(1) as u32) as i32
-    }
 }
 
 /// Bytes a record adds to a batch, before compression (a slight overestimate).

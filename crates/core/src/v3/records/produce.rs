@@ -639,6 +639,7 @@ mod tests {
         let record = format!("{{\"value\":{{\"type\":\"BINARY\",\"data\":\"{payload}\"}}}}");
         let chunk: String = std::iter::repeat_n(record.as_str(), 50).collect();
         let n = 2000;
+        #[allow(clippy::disallowed_methods)] // a measurement run by hand, natively
         let t = std::time::Instant::now();
         let mut s = Splitter::new(1 << 20);
         let mut items = Vec::new();
@@ -646,10 +647,12 @@ mod tests {
             items.extend(s.push(chunk.as_bytes()));
         }
         let split = t.elapsed();
+        #[allow(clippy::disallowed_methods)] // a measurement run by hand, natively
         let t = std::time::Instant::now();
         let parsed: Vec<_> = items.into_iter().map(parse_item).collect();
         let parse = t.elapsed();
         assert!(parsed.iter().all(Result::is_ok));
+        #[allow(clippy::disallowed_methods)] // a measurement run by hand, natively
         let t = std::time::Instant::now();
         let recs: Vec<_> = parsed.into_iter().flatten().map(|p| p.record).collect();
         let batch: Vec<kafka_protocol::records::Record> = recs

@@ -2,7 +2,7 @@
 # Runs the composed component under `wasmtime serve` on 127.0.0.1:${PORT:-8082} in the foreground
 # (HOST=spin: the component under `spin up`, its key-value store on the same Redis).
 # Configuration: the component's Spin variables, upper-cased, from this environment
-# (KAFKA_BOOTSTRAP_SERVERS, KAFKA_HOST_MAP, ...; see README) and KRE_REDIS_ADDR for the shim.
+# (KAFKA_BOOTSTRAP_SERVERS, KAFKA_HOST_MAP, ...; see docs/configuration.md) and KRE_REDIS_ADDR for the shim.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"

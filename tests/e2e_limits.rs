@@ -137,7 +137,7 @@ fn a_key_value_store_that_is_down_is_a_retriable_5xx_within_the_deadline() {
     if std::env::var("KRE_TEST_HOST").as_deref() == Ok("spin") {
         // Spin's Redis store keeps reconnecting inside the host call (measured: no answer within
         // 120 s, on both artifacts), and a host call cannot be interrupted by the component
-        // (README, Deploying). Checked under wasmtime serve, both artifacts.
+        // (docs/deploying.md). Checked under wasmtime serve, both artifacts.
         eprintln!("not run under Spin: its Redis store blocks while Redis is down");
         return;
     }

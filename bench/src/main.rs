@@ -899,7 +899,7 @@ fn chaos_stream(
 
 /// After the instances expired: `n` v2 consumer instances created and deleted again in one group
 /// (`PREFIX-churn`) by 4 threads over `bases` — ordinary traffic, each create and delete sweeping
-/// expired instances out of the store (see the README's "Reliability").
+/// expired instances out of the store (see docs/reliability.md).
 fn churn(bases: &str, n: usize, prefix: &str) -> Result<(), String> {
     const V2: &str = "application/vnd.kafka.v2+json";
     const WORKERS: usize = 4;

@@ -146,7 +146,7 @@ fn spin_command(port: u16, vars: &[(String, String)]) -> Command {
     cmd.current_dir(&dir).args(["up", "--listen"]).arg(format!("127.0.0.1:{port}"));
     cmd.args(["--runtime-config-file", "rt.toml"]);
     // Spin gives components no name lookup: the tests' `localhost` brokers (the TLS listeners'
-    // certificate name) are mapped as a Spin user maps theirs (README, Deploying).
+    // certificate name) are mapped as a Spin user maps theirs (docs/deploying.md).
     let mut vars = vars.to_vec();
     match vars.iter_mut().find(|(k, _)| k == "KAFKA_HOST_MAP") {
         Some((_, map)) if !map.split(',').any(|e| e.starts_with("localhost=")) => map.push_str(",localhost=127.0.0.1"),

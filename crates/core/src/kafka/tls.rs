@@ -2,7 +2,7 @@
 //! (<https://kafka.apache.org/documentation/#security_ssl>) — on rustls, over any [`Stream`].
 //!
 //! The crypto provider is RustCrypto's pure-Rust one (`rustls-rustcrypto`): ring and aws-lc need
-//! a C compiler targeting wasm32, which a fresh machine does not have (README, "TLS"). The
+//! a C compiler targeting wasm32, which a fresh machine does not have (docs/security.md). The
 //! server's certificate is checked against the configured CA (or the web PKI roots) and the
 //! broker's *advertised* host name — the name used for SNI too — even when `kafka_host_map`
 //! sent the connection to another address. Resumption is offered between connections of one

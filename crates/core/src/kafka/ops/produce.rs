@@ -4,7 +4,7 @@
 //! refresh metadata and retry within the request's deadline; what still fails is reported per record.
 //!
 //! Delivery is at-least-once: a retry after a lost connection may duplicate records the broker had
-//! already written (idempotence would need producer state across requests; see the README).
+//! already written (idempotence would need producer state across requests; see docs/api.md, "Produce").
 
 use std::collections::BTreeMap;
 

@@ -5,6 +5,8 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use crate::runtime::Runtime;
+
 #[derive(Debug, thiserror::Error)]
 #[error("key-value store: {message}")]
 pub struct KvError {
@@ -356,10 +358,16 @@ pub async fn create_consumer<K: KvStore>(kv: &K, rec: &ConsumerInstance) -> Resu
 /// Removes a consumer record, then its name's claim (the name can be created again), then the
 /// name from its group's member list.
 /// `write_id`: random, for the member-list write.
-pub async fn delete_consumer<K: KvStore>(kv: &K, group: &str, name: &str, write_id: u64) -> Result<(), KvError> {
+pub async fn delete_consumer<K: KvStore, R: Runtime>(
+    kv: &K,
+    rt: &R,
+    group: &str,
+    name: &str,
+    write_id: u64,
+) -> Result<(), KvError> {
     kv.delete(&consumer_key(group, name)).await?;
     kv.delete(&claim_key(group, name)).await?;
-    leave_group_list(kv, group, name, write_id).await
+    leave_group_list(kv, rt, group, name, write_id).await
 }
 
 /// Key of a group's member list: the names of its consumer instances, for
@@ -377,20 +385,26 @@ struct GroupList {
     recent_writes: Vec<u64>,
 }
 
-/// How often a member-list update is tried against racing writers before it gives up.
+/// How often a member-list update is tried against racing writers before it gives up; between
+/// attempts a random pause of up to 10, 20, 40 … 320 ms (racing writers retrying at once kept
+/// colliding: `make chaos`'s four churn workers on one group exhausted eight immediate attempts).
 const LIST_ATTEMPTS: usize = 8;
 
 /// Applies `change` to the group's member list by compare-and-swap, re-reading and retrying when
 /// another writer came first; the write is confirmed by reading it back (see [`save_consumer`]).
 /// `change` returns false to leave the list as it is.
-async fn update_group_list<K: KvStore>(
+async fn update_group_list<K: KvStore, R: Runtime>(
     kv: &K,
+    rt: &R,
     group: &str,
     write_id: u64,
     mut change: impl AsyncFnMut(&mut Vec<String>) -> Result<bool, KvError>,
 ) -> Result<(), KvError> {
     let key = group_key(group);
     for attempt in 0..LIST_ATTEMPTS as u64 {
+        if attempt > 0 {
+            rt.sleep(1 + rt.random_u64() % (5 << attempt.min(6))).await;
+        }
         let stored = kv.get(&key).await?;
         let mut list: GroupList = match &stored {
             Some(b) => {
@@ -420,15 +434,16 @@ async fn update_group_list<K: KvStore>(
 /// (0: no limit); false when it has. At the limit, members whose records are gone or idle past
 /// `idle_ms` are removed first (their records with them): an expired instance does not hold a
 /// place, and the store sheds what nobody will read again.
-pub async fn join_group_list<K: KvStore>(
+pub async fn join_group_list<K: KvStore, R: Runtime>(
     kv: &K,
+    rt: &R,
     rec: &ConsumerInstance,
     limit: usize,
     now_ms: i64,
     idle_ms: u64,
 ) -> Result<bool, KvError> {
     let mut admitted = true;
-    update_group_list(kv, &rec.group, rec.write_id, async |members: &mut Vec<String>| {
+    update_group_list(kv, rt, &rec.group, rec.write_id, async |members: &mut Vec<String>| {
         if members.contains(&rec.name) {
             return Ok(false);
         }
@@ -492,8 +507,9 @@ pub const SWEEP_CHECKS: usize = 16;
 /// shrinks back after instances expire as long as some consumer traffic goes on. A group whose
 /// member list is empty leaves the list of groups (its empty list stays: one small key per group).
 /// Returns how many instances went.
-pub async fn sweep_expired<K: KvStore>(
+pub async fn sweep_expired<K: KvStore, R: Runtime>(
     kv: &K,
+    rt: &R,
     group: &str,
     now_ms: i64,
     idle_ms: u64,
@@ -501,10 +517,10 @@ pub async fn sweep_expired<K: KvStore>(
 ) -> Result<usize, KvError> {
     let turn = usize::try_from(kv.increment(SWEEP_TURN_KEY, 1).await?.unsigned_abs()).unwrap_or(0);
     let start = turn.wrapping_mul(SWEEP_CHECKS);
-    let (mut swept, empty) = sweep_group(kv, group, start, now_ms, idle_ms, write_id).await?;
+    let (mut swept, empty) = sweep_group(kv, rt, group, start, now_ms, idle_ms, write_id).await?;
     let groups = update_groups(kv, group, !empty).await?;
     if let Some(other) = groups.get(turn % groups.len().max(1)).filter(|g| *g != group) {
-        let (n, empty) = sweep_group(kv, other, start, now_ms, idle_ms, write_id).await?;
+        let (n, empty) = sweep_group(kv, rt, other, start, now_ms, idle_ms, write_id).await?;
         swept += n;
         if empty {
             update_groups(kv, other, false).await?;
@@ -515,8 +531,9 @@ pub async fn sweep_expired<K: KvStore>(
 
 /// Sheds expired members of `group` from [`SWEEP_CHECKS`] of its list at `start`: how many went,
 /// and whether the list is empty now.
-async fn sweep_group<K: KvStore>(
+async fn sweep_group<K: KvStore, R: Runtime>(
     kv: &K,
+    rt: &R,
     group: &str,
     start: usize,
     now_ms: i64,
@@ -524,7 +541,7 @@ async fn sweep_group<K: KvStore>(
     write_id: u64,
 ) -> Result<(usize, bool), KvError> {
     let (mut swept, mut empty) = (0, false);
-    update_group_list(kv, group, write_id, async |members: &mut Vec<String>| {
+    update_group_list(kv, rt, group, write_id, async |members: &mut Vec<String>| {
         swept = shed_expired(kv, group, members, start % members.len().max(1), SWEEP_CHECKS, now_ms, idle_ms).await?;
         empty = members.is_empty();
         Ok(swept > 0)
@@ -559,8 +576,14 @@ async fn update_groups<K: KvStore>(kv: &K, group: &str, listed: bool) -> Result<
 }
 
 /// Removes `name` from its group's member list (nothing when it is not there).
-pub async fn leave_group_list<K: KvStore>(kv: &K, group: &str, name: &str, write_id: u64) -> Result<(), KvError> {
-    update_group_list(kv, group, write_id, async |members: &mut Vec<String>| {
+pub async fn leave_group_list<K: KvStore, R: Runtime>(
+    kv: &K,
+    rt: &R,
+    group: &str,
+    name: &str,
+    write_id: u64,
+) -> Result<(), KvError> {
+    update_group_list(kv, rt, group, write_id, async |members: &mut Vec<String>| {
         let before = members.len();
         members.retain(|m| m != name);
         Ok(members.len() != before)
@@ -571,6 +594,21 @@ pub async fn leave_group_list<K: KvStore>(kv: &K, group: &str, name: &str, write
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A runtime whose pauses end at once.
+    struct NoWait;
+    impl crate::runtime::Runtime for NoWait {
+        fn monotonic_ms(&self) -> u64 {
+            0
+        }
+        fn wall_ms(&self) -> i64 {
+            0
+        }
+        async fn sleep(&self, _ms: u64) {}
+        fn random_u64(&self) -> u64 {
+            4
+        }
+    }
 
     fn instance() -> ConsumerInstance {
         ConsumerInstance {
@@ -695,8 +733,72 @@ mod tests {
             let stored = load_consumer(&kv, "g", "c").await.expect("load").expect("exists");
             assert_eq!((stored.version, stored.position("t", 0)), (2, Some(10)));
             // Released with the record: the name can be created again.
-            delete_consumer(&kv, "g", "c", 7).await.expect("delete");
+            delete_consumer(&kv, &NoWait, "g", "c", 7).await.expect("delete");
             assert!(create_consumer(&kv, &other).await.expect("create again"));
+        });
+    }
+
+    #[test]
+    fn member_list_writers_that_collide_pause_before_trying_again() {
+        /// A store where another writer changes the member list just before each of our first
+        /// three compare-and-swaps.
+        struct Racy {
+            kv: MemoryKv,
+            races: std::cell::Cell<u32>,
+        }
+        impl KvStore for Racy {
+            async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+                self.kv.get(key).await
+            }
+            async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+                self.kv.set(key, value).await
+            }
+            async fn delete(&self, key: &str) -> Result<(), KvError> {
+                self.kv.delete(key).await
+            }
+            async fn set_if(
+                &self,
+                key: &str,
+                value: &[u8],
+                current: &dyn Fn(Option<&[u8]>) -> bool,
+            ) -> Result<SetIf, KvError> {
+                if self.races.get() > 0 {
+                    self.races.set(self.races.get() - 1);
+                    let theirs = format!(r#"{{"members":["other-{}"],"recent_writes":[]}}"#, self.races.get());
+                    self.kv.set(key, theirs.as_bytes()).await?;
+                }
+                self.kv.set_if(key, value, current).await
+            }
+        }
+        /// Records each pause asked for.
+        struct Pauses(RefCell<Vec<u64>>);
+        impl crate::runtime::Runtime for Pauses {
+            fn monotonic_ms(&self) -> u64 {
+                0
+            }
+            fn wall_ms(&self) -> i64 {
+                0
+            }
+            async fn sleep(&self, ms: u64) {
+                self.0.borrow_mut().push(ms);
+            }
+            fn random_u64(&self) -> u64 {
+                u64::MAX
+            }
+        }
+        futures::executor::block_on(async {
+            let kv = Racy { kv: MemoryKv::default(), races: std::cell::Cell::new(3) };
+            let rt = Pauses(RefCell::new(Vec::new()));
+            let mut rec = instance();
+            rec.name = "mine".into();
+            assert!(join_group_list(&kv, &rt, &rec, 0, 0, 1_000).await.expect("joins on the fourth try"));
+            // A pause before each new try, random up to a growing bound (10, 20, 40 ms here).
+            let pauses = rt.0.borrow().clone();
+            assert_eq!(pauses.len(), 3, "{pauses:?}");
+            assert!(pauses.iter().zip([10, 20, 40]).all(|(p, bound)| (1..=bound).contains(p)), "{pauses:?}");
+            let stored: GroupList =
+                serde_json::from_slice(&kv.get(&group_key("g")).await.expect("get").expect("list")).expect("a list");
+            assert!(stored.members.contains(&"mine".to_owned()), "{stored:?}");
         });
     }
 
@@ -713,25 +815,27 @@ mod tests {
             for (name, used) in [("a", 4_800), ("b", 5_000)] {
                 let rec = member(name, used);
                 assert!(create_consumer(&kv, &rec).await.expect("create"));
-                assert!(join_group_list(&kv, &rec, 2, 5_000, idle).await.expect("join"), "{name}");
+                assert!(join_group_list(&kv, &NoWait, &rec, 2, 5_000, idle).await.expect("join"), "{name}");
             }
             // Joining twice keeps one place.
-            assert!(join_group_list(&kv, &member("b", 5_000), 2, 5_000, idle).await.expect("join again"));
+            assert!(join_group_list(&kv, &NoWait, &member("b", 5_000), 2, 5_000, idle).await.expect("join again"));
             // Full while both are live.
             let c = member("c", 5_000);
             assert!(create_consumer(&kv, &c).await.expect("create c"));
             assert!(create_consumer(&kv, &member("d", 5_900)).await.expect("create d"));
-            assert!(!join_group_list(&kv, &c, 2, 5_500, idle).await.expect("join c"));
+            assert!(!join_group_list(&kv, &NoWait, &c, 2, 5_500, idle).await.expect("join c"));
             // Once `a` idled past the timeout it gives up its place, and its record goes.
-            assert!(join_group_list(&kv, &c, 2, 5_900, idle).await.expect("join c later"));
+            assert!(join_group_list(&kv, &NoWait, &c, 2, 5_900, idle).await.expect("join c later"));
             assert_eq!(load_consumer(&kv, "g", "a").await.expect("load"), None);
             assert!(load_consumer(&kv, "g", "b").await.expect("load").is_some());
             // Deleting leaves the list; the place is free again.
-            delete_consumer(&kv, "g", "b", 99).await.expect("delete");
-            assert!(join_group_list(&kv, &member("d", 5_900), 2, 5_900, idle).await.expect("join d"));
-            assert!(!join_group_list(&kv, &member("e", 5_900), 2, 5_900, idle).await.expect("join e"));
+            delete_consumer(&kv, &NoWait, "g", "b", 99).await.expect("delete");
+            assert!(join_group_list(&kv, &NoWait, &member("d", 5_900), 2, 5_900, idle).await.expect("join d"));
+            assert!(!join_group_list(&kv, &NoWait, &member("e", 5_900), 2, 5_900, idle).await.expect("join e"));
             // No limit: every join is admitted.
-            assert!(join_group_list(&kv, &member("e", 5_900), 0, 5_900, idle).await.expect("join e, no limit"));
+            assert!(
+                join_group_list(&kv, &NoWait, &member("e", 5_900), 0, 5_900, idle).await.expect("join e, no limit")
+            );
         });
     }
 
@@ -744,8 +848,8 @@ mod tests {
                 let mut rec = instance();
                 (rec.group, rec.name, rec.last_used_ms, rec.write_id) = (group.into(), name.into(), used, used as u64);
                 assert!(create_consumer(&kv, &rec).await.expect("create"));
-                assert!(join_group_list(&kv, &rec, 0, used, idle).await.expect("join"));
-                sweep_expired(&kv, group, used, idle, 1).await.expect("sweep");
+                assert!(join_group_list(&kv, &NoWait, &rec, 0, used, idle).await.expect("join"));
+                sweep_expired(&kv, &NoWait, group, used, idle, 1).await.expect("sweep");
             };
             // 40 instances in g1 and 10 in g2 used at t=0; in g2 one stays in use.
             for i in 0..40 {
@@ -786,19 +890,6 @@ mod tests {
 
     #[test]
     fn a_busy_store_is_tried_again_and_other_errors_are_not() {
-        struct NoWait;
-        impl crate::runtime::Runtime for NoWait {
-            fn monotonic_ms(&self) -> u64 {
-                0
-            }
-            fn wall_ms(&self) -> i64 {
-                0
-            }
-            async fn sleep(&self, _ms: u64) {}
-            fn random_u64(&self) -> u64 {
-                4
-            }
-        }
         futures::executor::block_on(async {
             // What Spin's SQLite store answered in a clean-clone CI run.
             let locked = || {
@@ -838,12 +929,12 @@ mod tests {
             for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
                 let mut rec = instance();
                 (rec.name, rec.write_id) = (name.into(), i as u64 * 1000);
-                assert!(join_group_list(&kv, &rec, 10, 0, 1_000).await.expect("join"));
+                assert!(join_group_list(&kv, &NoWait, &rec, 10, 0, 1_000).await.expect("join"));
             }
             let stored: GroupList =
                 serde_json::from_slice(&kv.get(&group_key("g")).await.expect("get").expect("list")).expect("json");
             assert_eq!(stored.members, ["a", "b", "c"]);
-            leave_group_list(&kv, "g", "b", 5).await.expect("leave");
+            leave_group_list(&kv, &NoWait, "g", "b", 5).await.expect("leave");
             let stored: GroupList =
                 serde_json::from_slice(&kv.get(&group_key("g")).await.expect("get").expect("list")).expect("json");
             assert_eq!(stored.members, ["a", "c"]);

@@ -127,9 +127,9 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     let config = &ctx.app.config;
     let limit = config.max_consumers_per_group;
     let admitted =
-        crate::state::join_group_list(&ctx.app.kv, &record, limit, now, config.consumer_instance_timeout_ms).await;
+        crate::state::join_group_list(&ctx.app.kv, rt, &record, limit, now, config.consumer_instance_timeout_ms).await;
     if !matches!(admitted, Ok(true)) {
-        crate::state::delete_consumer(&ctx.app.kv, &group, &name, rt.random_u64()).await?;
+        crate::state::delete_consumer(&ctx.app.kv, rt, &group, &name, rt.random_u64()).await?;
         admitted?;
         return Err(ApiError::new(
             ErrorCode::TooManyRequests,
@@ -138,8 +138,9 @@ pub async fn create<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) 
     }
     // Expired instances leave the store on creates and deletes (no background work here): a
     // failed sweep is the next one's to finish, not this create's failure.
-    let _ = crate::state::sweep_expired(&ctx.app.kv, &group, now, config.consumer_instance_timeout_ms, rt.random_u64())
-        .await;
+    let _ =
+        crate::state::sweep_expired(&ctx.app.kv, rt, &group, now, config.consumer_instance_timeout_ms, rt.random_u64())
+            .await;
     let base_uri = format!(
         "{}/consumers/{}/instances/{}",
         ctx.base_url(),
@@ -176,7 +177,14 @@ async fn instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C, R, K>) ->
     let now = ctx.cluster().runtime().wall_ms();
     if rec.expired(now, ctx.app.config.consumer_instance_timeout_ms) {
         // Expired: clean up what is left (the broker fenced its membership long ago).
-        crate::state::delete_consumer(&ctx.app.kv, group, name, ctx.cluster().runtime().random_u64()).await?;
+        crate::state::delete_consumer(
+            &ctx.app.kv,
+            ctx.cluster().runtime(),
+            group,
+            name,
+            ctx.cluster().runtime().random_u64(),
+        )
+        .await?;
         return Err(ApiError::consumer_not_found(group, name));
     }
     Ok(rec)
@@ -286,9 +294,9 @@ pub async fn delete_instance<C: Connect, R: Runtime, K: KvStore>(ctx: &Ctx<'_, C
     session(ctx).leave(&rec).await;
     ctx.client().readahead().forget(&consumer_key(&rec.group, &rec.name));
     let rt = ctx.cluster().runtime();
-    crate::state::delete_consumer(&ctx.app.kv, &rec.group, &rec.name, rt.random_u64()).await?;
+    crate::state::delete_consumer(&ctx.app.kv, rt, &rec.group, &rec.name, rt.random_u64()).await?;
     let idle = ctx.app.config.consumer_instance_timeout_ms;
-    let _ = crate::state::sweep_expired(&ctx.app.kv, &rec.group, rt.wall_ms(), idle, rt.random_u64()).await;
+    let _ = crate::state::sweep_expired(&ctx.app.kv, rt, &rec.group, rt.wall_ms(), idle, rt.random_u64()).await;
     Ok(Response::empty(StatusCode::NO_CONTENT, ctx.content_type))
 }
 
